@@ -1,0 +1,50 @@
+"""Sessions: ``nox`` runs unit, integration and schema_parity; others on demand."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["unit", "integration", "schema_parity"]
+nox.options.error_on_missing_interpreters = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def install(session: nox.Session, *groups: str) -> None:
+    """The project (editable) plus dependency groups, all from pyproject.toml."""
+    requirements = [r for g in groups for r in nox.project.dependency_groups(PYPROJECT, g)]
+    session.install("-e", ".", *requirements)
+
+
+def pytest_args(session: nox.Session, *defaults: str) -> list[str]:
+    """Session defaults, replaced by whatever the user passes after ``--``."""
+    return list(session.posargs) if session.posargs else list(defaults)
+
+
+@nox.session
+def unit(session: nox.Session) -> None:
+    """Fast tests of pure logic and mocked layers; no database at all."""
+    install(session, "test")
+    session.run("pytest", "tests/unit", *pytest_args(session, "-q"))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def serve(session: nox.Session) -> None:
+    """Set up: create the configured database, migrate it to head, serve the app."""
+    install(session)
+    env = {"FLASK_APP": "claude_headspace"}
+    session.run("flask", "create-db", env=env)
+    session.run("flask", "db", "upgrade", env=env)
+    session.run("python", "-m", "claude_headspace", *session.posargs, env=env)

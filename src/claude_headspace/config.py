@@ -1,0 +1,239 @@
+"""Configuration: defaults, then ``config.yaml``, then environment overrides.
+
+Every bad value raises :class:`ConfigError` with one message that names the
+setting, the offending value, where it came from and what to do. Passwords never
+appear in those messages: URLs are shown through :func:`mask_url`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_CONFIG_PATH = "config.yaml"
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "server": {"host": "127.0.0.1", "port": 5055, "debug": False},
+    "database": {
+        "host": "localhost",
+        "port": 5432,
+        "name": "claude_headspace",
+        "user": "postgres",
+        "password": "",
+        "pool_size": 10,
+        "pool_timeout": 30,
+    },
+}
+
+# Environment variable -> (section, key). DATABASE_URL is separate: it replaces the
+# whole database address and is read only by get_database_url().
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "DATABASE_HOST": ("database", "host"),
+    "DATABASE_PORT": ("database", "port"),
+    "DATABASE_NAME": ("database", "name"),
+    "DATABASE_USER": ("database", "user"),
+    "DATABASE_PASSWORD": ("database", "password"),
+    "DATABASE_POOL_SIZE": ("database", "pool_size"),
+    "DATABASE_POOL_TIMEOUT": ("database", "pool_timeout"),
+}
+
+# Schemes users may write; all of them are served by psycopg2.
+POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg2"}
+DRIVER = "postgresql+psycopg2"
+
+_SECRET_KEYS = {("database", "password")}
+_RANGES = {
+    "server.port": (1, 65535),
+    "database.port": (1, 65535),
+    "database.pool_size": (1, 1000),
+    "database.pool_timeout": (1, 3600),
+}
+_REQUIRED_TEXT = {"server.host", "database.host", "database.name", "database.user"}
+
+
+class ConfigError(ValueError):
+    """A setting has a value the application cannot use."""
+
+
+def load_config(config_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Return the merged configuration: defaults <- YAML file <- environment.
+
+    A missing file means "use the defaults"; a file that exists but cannot be
+    used is an error.
+    """
+    path = Path(config_path if config_path is not None else DEFAULT_CONFIG_PATH)
+    config = copy.deepcopy(DEFAULTS)
+    if path.exists():
+        _merge_file(config, _read_yaml(path), source=str(path))
+    _apply_env(config)
+    return config
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError(
+            f"{path}: invalid YAML{where}: {problem}. Fix the file or compare it with "
+            "config.example.yaml."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of sections (server:, database:), "
+            f"not a {type(data).__name__}."
+        )
+    return data
+
+
+def _merge_file(config: dict[str, Any], data: Mapping[str, Any], source: str) -> None:
+    for section, values in data.items():
+        if section not in config:
+            raise ConfigError(
+                f"{source}: unknown section {section!r}; known sections: "
+                f"{', '.join(sorted(config))}."
+            )
+        if values is None:
+            continue
+        if not isinstance(values, Mapping):
+            raise ConfigError(
+                f"{source}: section {section!r} must be a mapping of settings, "
+                f"not {_show(section, '', values)}."
+            )
+        for key, value in values.items():
+            if key not in config[section]:
+                raise ConfigError(
+                    f"{source}: unknown setting {section}.{key}; known settings: "
+                    f"{', '.join(sorted(config[section]))}."
+                )
+            config[section][key] = _coerce(section, key, value, source)
+
+
+def _apply_env(config: dict[str, Any]) -> None:
+    for env_name, (section, key) in ENV_OVERRIDES.items():
+        raw = os.environ.get(env_name)
+        if raw is not None:
+            config[section][key] = _coerce(section, key, raw, f"environment variable {env_name}")
+
+
+def _coerce(section: str, key: str, value: Any, source: str) -> Any:
+    """Turn ``value`` into the type the default of ``section.key`` has."""
+    default = DEFAULTS[section][key]
+    setting = f"{section}.{key}"
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in {"true", "1", "yes", "on"}:
+            return True
+        if isinstance(value, str) and value.strip().lower() in {"false", "0", "no", "off"}:
+            return False
+        raise ConfigError(
+            f"{source}: {setting} must be true or false, got {_show(section, key, value)}."
+        )
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ConfigError(
+                f"{source}: {setting} must be a whole number, got {_show(section, key, value)}."
+            )
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(
+                f"{source}: {setting} must be a whole number, got {_show(section, key, value)}."
+            ) from None
+        low, high = _RANGES[setting]
+        if not low <= number <= high:
+            raise ConfigError(
+                f"{source}: {setting} must be between {low} and {high}, got {number}."
+            )
+        return number
+    if value is None:
+        return default
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # a numeric password or database name written without quotes
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"{source}: {setting} must be a string, got {_show(section, key, value)}."
+        )
+    if not value.strip() and setting in _REQUIRED_TEXT:
+        raise ConfigError(f"{source}: {setting} must not be empty.")
+    return value
+
+
+def _show(section: str, key: str, value: Any) -> str:
+    if (section, key) in _SECRET_KEYS:
+        return "a value (hidden)"
+    return repr(value)
+
+
+def build_database_url(database: Mapping[str, Any], *, name: str | None = None) -> URL:
+    """Build the psycopg2 URL for a ``database`` config section.
+
+    ``URL.create`` quotes every part, so passwords with ``@``, ``/`` or ``%`` work.
+    """
+    return URL.create(
+        DRIVER,
+        username=database["user"] or None,
+        password=database["password"] or None,
+        host=database["host"],
+        port=database["port"],
+        database=name if name is not None else database["name"],
+    )
+
+
+def parse_database_url(raw: str, setting: str) -> URL:
+    """Parse a user-given URL and pin it to psycopg2, or raise :class:`ConfigError`."""
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError:
+        raise ConfigError(
+            f"{setting} is not a valid database URL; expected "
+            "postgresql://user:password@host:port/database."
+        ) from None
+    if url.drivername not in POSTGRES_SCHEMES:
+        raise ConfigError(
+            f"{setting} uses the unsupported scheme {url.drivername!r} ({mask_url(url)}); "
+            "use postgresql://user:password@host:port/database."
+        )
+    if not url.database:
+        raise ConfigError(f"{setting} names no database ({mask_url(url)}); add /<database>.")
+    return url.set(drivername=DRIVER)
+
+
+def get_database_url(config: Mapping[str, Any]) -> str:
+    """The application's database URL: ``DATABASE_URL`` if set, else the config fields."""
+    raw = os.environ.get("DATABASE_URL")
+    url = (
+        parse_database_url(raw, "DATABASE_URL")
+        if raw and raw.strip()
+        else build_database_url(config["database"])
+    )
+    return url.render_as_string(hide_password=False)
+
+
+def mask_url(url: str | URL) -> str:
+    """Render ``url`` for humans: plain ``postgresql://`` scheme, password as ``***``."""
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except ArgumentError:
+            return "<unparseable database URL>"
+    if url.drivername in POSTGRES_SCHEMES:
+        url = url.set(drivername="postgresql")
+    if url.password:
+        url = url.set(password="***")
+    # hide_password=False so the literal *** placeholder is shown unquoted.
+    return url.render_as_string(hide_password=False).replace("%2A%2A%2A", "***")

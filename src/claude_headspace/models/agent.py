@@ -1,0 +1,69 @@
+"""Agent: one Claude Code session working in a project."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import db
+from ._base import timestamp
+from .task import Task, TaskState
+
+
+class Agent(db.Model):
+    __tablename__ = "agents"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "ended_at IS NULL OR ended_at >= started_at", name="ended_after_started"
+        ),
+        sa.CheckConstraint(
+            "(priority_score IS NULL AND priority_reason IS NULL"
+            " AND priority_updated_at IS NULL)"
+            " OR (priority_score IS NOT NULL AND priority_reason IS NOT NULL"
+            " AND priority_updated_at IS NOT NULL)",
+            name="priority_all_or_none",
+        ),
+        sa.Index("ix_agents_project_id_last_seen_at", "project_id", "last_seen_at"),
+        sa.Index(
+            "uq_agents_claude_session_id",
+            "claude_session_id",
+            unique=True,
+            postgresql_where=sa.text("claude_session_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_uuid = sa.Column(sa.Uuid, nullable=False, unique=True, default=uuid.uuid4)
+    claude_session_id = sa.Column(sa.String(255))
+    project_id = sa.Column(
+        sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    iterm_pane_id = sa.Column(sa.String(255))
+    started_at = timestamp()
+    last_seen_at = timestamp()
+    ended_at = timestamp(nullable=True, default=False)
+    priority_score = sa.Column(sa.Integer)
+    priority_reason = sa.Column(sa.Text)
+    priority_updated_at = timestamp(nullable=True, default=False)
+
+    project = relationship("Project", back_populates="agents")
+    tasks = relationship(
+        "Task",
+        back_populates="agent",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by=(Task.started_at.desc(), Task.id.desc()),
+    )
+
+    @property
+    def state(self) -> TaskState:
+        """The state of the newest task that is not complete, else ``idle``."""
+        for task in self.tasks:  # newest first
+            if task.state is not TaskState.COMPLETE:
+                return task.state
+        return TaskState.IDLE
+
+    def __repr__(self) -> str:
+        return f"<Agent {self.id} {self.session_uuid}>"

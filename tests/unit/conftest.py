@@ -1,0 +1,22 @@
+"""Unit tests: no database at all. Connection attempts fail at once (see blocker)."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from claude_headspace.testing.blocker import block_database_access
+from claude_headspace.testing.environment import CONFIG_ENVIRONMENT
+
+
+@pytest.fixture(autouse=True)
+def _block_database() -> Iterator[None]:
+    with block_database_access():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(monkeypatch, tmp_path) -> None:
+    """No developer setting leaks in: no config.yaml in cwd, no DATABASE_* variables."""
+    for name in CONFIG_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
