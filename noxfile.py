@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -30,6 +28,13 @@ def unit(session: nox.Session) -> None:
     """Fast tests of pure logic and mocked layers; no database at all."""
     install(session, "test")
     session.run("pytest", "tests/unit", *pytest_args(session, "-q"))
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Real PostgreSQL: a database per xdist worker, emptied after every test."""
+    install(session, "test")
+    session.run("pytest", "tests/integration", *pytest_args(session, "-n", "auto", "-q"))
 
 
 @nox.session

@@ -1,0 +1,156 @@
+"""Empty the test database between tests: the state ``TRUNCATE ... RESTART IDENTITY`` gives.
+
+Two strategies reach the same end state — every application table empty, every
+sequence the tables own back at its start value, nothing else touched:
+
+* ``delete`` (default): ``DELETE FROM`` each table, children first, then ``setval`` on
+  only the sequences that moved — one round trip. Deleting a handful of rows is far
+  cheaper than truncating: TRUNCATE's cost is per relation file, whatever the rows.
+* ``truncate``: one ``TRUNCATE ... RESTART IDENTITY``.
+
+No savepoints are involved, so the code under test may commit, roll back, open more
+sessions or use threads. A session the test leaked (idle in a transaction, holding
+locks) is terminated when it would block the cleanup, and reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+from .names import require_test_connection
+
+STRATEGIES = ("delete", "truncate")
+DEFAULT_STRATEGY = "delete"
+LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
+LOCK_TIMEOUT = "2s"  # a cleanup waiting longer than this is blocked by a leaked session
+
+# Sessions a test left idle in a transaction block the next cleanup or hold locks:
+# end them first (waiting up to 1 s for each to go) and remember who they were.
+_END_LEAKED_SESSIONS = """
+SELECT set_config('claude_headspace.leaked', coalesce((
+    SELECT string_agg(format('pid %s (%s, last query: %L)', pid, state, left(query, 200)),
+                      E'\\n')
+    FROM (SELECT pid, state, query, pg_terminate_backend(pid, 1000)
+          FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()
+            AND state LIKE 'idle in transaction%') AS ended
+), ''), false);
+"""
+_LEAKED = "SELECT current_setting('claude_headspace.leaked');"
+
+
+@dataclass
+class CleanupReport:
+    """Sessions the test leaked, each already terminated."""
+
+    leaked: list[str] = field(default_factory=list)
+
+
+class DatabaseCleaner:
+    """Owns one autocommit connection to a test database and empties it on demand."""
+
+    def __init__(self, connection: Connection, metadata: MetaData, strategy: str) -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"cleanup strategy must be one of {STRATEGIES}, got {strategy!r}")
+        require_test_connection(connection, "clean")
+        self.connection = connection
+        self.strategy = strategy
+        tables = [t.name for t in reversed(metadata.sorted_tables)]  # children first
+        build = _truncate_sql if strategy == "truncate" else _delete_sql
+        # One round trip: end leaked sessions, empty the tables, say who leaked.
+        sql = _END_LEAKED_SESSIONS + build(connection, tables) + _LEAKED
+        self.sql = sql.replace("%", "%%")  # the driver formats %-placeholders
+        connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+
+    def clean(self) -> CleanupReport:
+        """Empty every table; end the sessions the test leaked and report them."""
+        try:
+            leaked = self.connection.exec_driver_sql(self.sql).scalar()
+        except OperationalError as exc:
+            if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
+            # Still blocked: a session is busy (e.g. a thread mid-query). End them all.
+            ended = self.terminate_other_sessions()
+            leaked = self.connection.exec_driver_sql(self.sql).scalar()
+            leaked = "\n".join(filter(None, [leaked, f"{ended} busy session(s)"]))
+        return CleanupReport([line for line in (leaked or "").splitlines() if line])
+
+    def terminate_other_sessions(self) -> int:
+        """End every other session on this database; wait up to 1 s for each."""
+        return len(
+            self.connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).all()
+        )
+
+
+def _quote(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote(name)
+
+
+def _truncate_sql(connection: Connection, tables: Sequence[str]) -> str:
+    names = ", ".join(_quote(connection, t) for t in tables)
+    return f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE;"
+
+
+def owned_sequences(connection: Connection, tables: Sequence[str]) -> list[str]:
+    """Sequences owned by the tables' columns (serial and identity), as regclass text."""
+    return (
+        connection.execute(
+            text(
+                "SELECT seq.oid::regclass::text FROM pg_class seq "
+                "JOIN pg_depend dep ON dep.objid = seq.oid AND dep.classid = 'pg_class'::regclass "
+                "JOIN pg_class tbl ON tbl.oid = dep.refobjid "
+                "JOIN pg_namespace ns ON ns.oid = tbl.relnamespace "
+                "WHERE seq.relkind = 'S' AND dep.deptype IN ('a', 'i') "
+                "AND ns.nspname = current_schema() AND tbl.relname = ANY(:tables) "
+                "ORDER BY 1"
+            ),
+            {"tables": list(tables)},
+        )
+        .scalars()
+        .all()
+    )
+
+
+def _delete_sql(connection: Connection, tables: Sequence[str]) -> str:
+    deletes = "".join(f"DELETE FROM {_quote(connection, t)};" for t in tables)
+    sequences = owned_sequences(connection, tables)
+    if not sequences:
+        return deletes
+    oids = ", ".join(f"'{s}'::regclass" for s in sequences)
+    # pg_sequence_last_value() is NULL until nextval() ran since the last reset, so
+    # only sequences that moved are written.
+    reset = (
+        "SELECT setval(seqrelid, seqstart, false) FROM pg_sequence "
+        f"WHERE seqrelid IN ({oids}) AND pg_sequence_last_value(seqrelid) IS NOT NULL;"
+    )
+    return deletes + reset
+
+
+def leftovers(connection: Connection, metadata: MetaData) -> dict[str, str]:
+    """What differs from the TRUNCATE state: ``{table: "3 rows"}`` or ``{seq: "at 7"}``.
+
+    Empty when every table is empty and every owned sequence would hand out its start
+    value next.
+    """
+    tables = [t.name for t in metadata.sorted_tables]
+    found: dict[str, str] = {}
+    for table in tables:
+        rows = connection.exec_driver_sql(f"SELECT count(*) FROM {_quote(connection, table)}")
+        number = rows.scalar()
+        if number:
+            found[table] = f"{number} rows"
+    for sequence in owned_sequences(connection, tables):
+        last = connection.scalar(
+            text("SELECT pg_sequence_last_value(CAST(:s AS regclass))"), {"s": sequence}
+        )
+        if last is not None:
+            found[sequence] = f"at {last}"
+    return found

@@ -1,0 +1,19 @@
+"""Errors the test machinery raises: each message says what happened and what to do."""
+
+
+class TestDatabaseError(RuntimeError):
+    """The test database could not be provided (no server, in use, ...)."""
+
+    __test__ = False  # not a test class, whatever pytest's name patterns say
+
+
+class UnsafeDatabaseError(TestDatabaseError):
+    """Refused: the database is not a test database."""
+
+
+class DatabaseInUseError(TestDatabaseError):
+    """Another live test run holds the database."""
+
+
+class ServerUnavailableError(TestDatabaseError):
+    """No PostgreSQL server answers and no private cluster could be started."""
