@@ -38,6 +38,13 @@ def integration(session: nox.Session) -> None:
 
 
 @nox.session
+def schema_parity(session: nox.Session) -> None:
+    """Migrations and models build the same schema; every migration reverses."""
+    install(session, "test")
+    session.run("pytest", "tests/schema", *pytest_args(session, "-q"))
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     install(session, "lint")

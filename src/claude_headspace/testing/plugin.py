@@ -7,6 +7,7 @@ Fixtures:
 
 * ``test_server`` (session): the PostgreSQL server: configured, or a private cluster;
 * ``test_database`` (session, one per xdist worker): created, schema built, dropped;
+* ``make_test_database`` (session): extra empty test databases by label;
 * ``app`` (session): the Flask app bound to the worker's test database;
 * ``app_context``: an application context for the test (factories need one);
 * ``clean_database``: after the test, every table empty and sequences reset;
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -133,6 +134,32 @@ def _app_settings_point_at(database: TestDatabase) -> Iterator[None]:
             os.environ.pop("DATABASE_URL", None)
         else:
             os.environ["DATABASE_URL"] = saved
+
+
+@pytest.fixture(scope="session")
+def make_test_database(test_server: Server) -> Iterator[Callable[[str], TestDatabase]]:
+    """Extra, empty test databases by label (``claude_headspace_<label>_test[_gwN]``).
+
+    Each is created on first request and dropped at the end of the session.
+    """
+    made: dict[str, TestDatabase] = {}
+
+    def make(label: str) -> TestDatabase:
+        if label not in made:
+            name = url_for_test_database(label=label, worker=current_worker()).database
+            database = TestDatabase(test_server, name)
+            try:
+                database.setup()
+            except TestDatabaseError as exc:
+                _fail(exc)
+            made[label] = database
+        return made[label]
+
+    try:
+        yield make
+    finally:
+        for database in made.values():
+            database.teardown()
 
 
 @pytest.fixture(scope="session")

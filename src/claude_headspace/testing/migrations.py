@@ -1,0 +1,77 @@
+"""Drive the real Flask-Migrate/Alembic history against a test database.
+
+Used by the schema parity checks: upgrade/downgrade through ``flask_migrate`` (the
+same code path as ``flask db upgrade``), the revision graph, and Alembic's
+autogenerate comparison.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import flask_migrate
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from flask import Flask
+from sqlalchemy import MetaData
+from sqlalchemy.engine import URL, Connection
+
+from .. import create_app
+from ..app import migrations_directory
+from ..database import db
+from .names import require_test_name
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory(str(migrations_directory()))
+
+
+def revisions_in_order() -> list[Script]:
+    """Every revision from the first to head."""
+    return list(reversed(list(script_directory().walk_revisions())))
+
+
+@contextmanager
+def migration_app(url: URL) -> Iterator[Flask]:
+    """An app bound to the test database ``url``, in an app context."""
+    require_test_name(url.database, "migrate")
+    app = create_app(database_url=url.render_as_string(hide_password=False), testing=True)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _quietly(command: Any, *args: Any) -> None:
+    # Alembic logs every step at INFO; the parity checks run dozens of them.
+    alembic_logger = logging.getLogger("alembic")
+    level = alembic_logger.level
+    alembic_logger.setLevel(logging.WARNING)
+    try:
+        command(*args)
+    finally:
+        alembic_logger.setLevel(level)
+
+
+def upgrade(url: URL, revision: str = "head") -> None:
+    with migration_app(url):
+        _quietly(flask_migrate.upgrade, str(migrations_directory()), revision)
+
+
+def downgrade(url: URL, revision: str = "-1") -> None:
+    with migration_app(url):
+        _quietly(flask_migrate.downgrade, str(migrations_directory()), revision)
+
+
+def autogenerate_diff(connection: Connection, metadata: MetaData) -> list[Any]:
+    """What ``flask db migrate`` would write: Alembic's comparison, types and defaults on."""
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return compare_metadata(context, metadata)

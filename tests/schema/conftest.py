@@ -1,0 +1,54 @@
+"""Schema parity: databases built by the migrations and by the models, side by side."""
+
+import pytest
+from sqlalchemy.engine import Connection
+
+import claude_headspace.models  # noqa: F401  -- every table on db.metadata
+from claude_headspace.database import db
+from claude_headspace.testing import migrations
+from claude_headspace.testing.databases import TestDatabase, autocommit_engine
+from claude_headspace.testing.snapshot import Snapshot, take_snapshot
+
+
+def snapshot_of(database: TestDatabase) -> Snapshot:
+    engine = autocommit_engine(database.url)
+    try:
+        with engine.connect() as connection:
+            return take_snapshot(connection)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(make_test_database) -> TestDatabase:
+    """Empty database upgraded to head through the real Flask-Migrate history."""
+    database = make_test_database("migrations")
+    migrations.upgrade(database.url, "head")
+    return database
+
+
+@pytest.fixture(scope="session")
+def models_database(make_test_database) -> TestDatabase:
+    """Empty database built with ``db.metadata.create_all``, as integration tests do."""
+    database = make_test_database("models")
+    database.build_schema(db.metadata)
+    return database
+
+
+@pytest.fixture(scope="session")
+def head_snapshot(migrated_database) -> Snapshot:
+    return snapshot_of(migrated_database)
+
+
+@pytest.fixture
+def models_connection(models_database) -> Connection:
+    """A transaction on the models database that is always rolled back (for drift)."""
+    engine = autocommit_engine(models_database.url).execution_options(
+        isolation_level="READ COMMITTED"
+    )
+    connection = engine.connect()
+    transaction = connection.begin()
+    yield connection
+    transaction.rollback()
+    connection.close()
+    engine.dispose()
