@@ -23,25 +23,38 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from .names import require_test_connection
+from .settings import CLEANUP_STRATEGIES as STRATEGIES
 
-STRATEGIES = ("delete", "truncate")
-DEFAULT_STRATEGY = "delete"
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
 LOCK_TIMEOUT = "2s"  # a cleanup waiting longer than this is blocked by a leaked session
 
-# Sessions a test left idle in a transaction block the next cleanup or hold locks:
-# end them first (waiting up to 1 s for each to go) and remember who they were.
-_END_LEAKED_SESSIONS = """
-SELECT set_config('claude_headspace.leaked', coalesce((
-    SELECT string_agg(format('pid %s (%s, last query: %L)', pid, state, left(query, 200)),
-                      E'\\n')
-    FROM (SELECT pid, state, query, pg_terminate_backend(pid, 1000)
-          FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid()
-            AND state LIKE 'idle in transaction%') AS ended
-), ''), false);
+# The whole cleanup is one plpgsql function in pg_temp: private to the cleaner's
+# session (invisible to the code under test, gone when the session ends), with its
+# plans cached, called in one round trip. It ends sessions the test left idle in a
+# transaction (they would hold locks or block the next cleanup), empties the tables,
+# and returns who leaked.
+_FUNCTION = """
+CREATE OR REPLACE FUNCTION pg_temp.claude_headspace_clean() RETURNS text
+LANGUAGE plpgsql AS $clean$
+DECLARE
+    leaked text;
+    session record;
+BEGIN
+    FOR session IN
+        SELECT pid, state, query FROM pg_stat_get_activity(NULL)
+        WHERE datid = {database_oid} AND pid <> pg_backend_pid()
+          AND state LIKE 'idle in transaction%'
+    LOOP
+        PERFORM pg_terminate_backend(session.pid, 1000);
+        leaked := concat_ws(E'\\n', leaked, format('pid %s (%s, last query: %L)',
+                            session.pid, session.state, left(session.query, 200)));
+    END LOOP;
+    {statements}
+    RETURN coalesce(leaked, '');
+END
+$clean$;
 """
-_LEAKED = "SELECT current_setting('claude_headspace.leaked');"
+_CALL = "SELECT pg_temp.claude_headspace_clean()"
 
 
 @dataclass
@@ -62,21 +75,23 @@ class DatabaseCleaner:
         self.strategy = strategy
         tables = [t.name for t in reversed(metadata.sorted_tables)]  # children first
         build = _truncate_sql if strategy == "truncate" else _delete_sql
-        # One round trip: end leaked sessions, empty the tables, say who leaked.
-        sql = _END_LEAKED_SESSIONS + build(connection, tables) + _LEAKED
-        self.sql = sql.replace("%", "%%")  # the driver formats %-placeholders
+        database_oid = connection.scalar(
+            text("SELECT oid FROM pg_database WHERE datname = current_database()")
+        )
+        function = _FUNCTION.format(database_oid=database_oid, statements=build(connection, tables))
+        connection.exec_driver_sql(function.replace("%", "%%"))  # the driver formats %s
         connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
 
     def clean(self) -> CleanupReport:
         """Empty every table; end the sessions the test leaked and report them."""
         try:
-            leaked = self.connection.exec_driver_sql(self.sql).scalar()
+            leaked = self.connection.exec_driver_sql(_CALL).scalar()
         except OperationalError as exc:
             if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
                 raise
             # Still blocked: a session is busy (e.g. a thread mid-query). End them all.
             ended = self.terminate_other_sessions()
-            leaked = self.connection.exec_driver_sql(self.sql).scalar()
+            leaked = self.connection.exec_driver_sql(_CALL).scalar()
             leaked = "\n".join(filter(None, [leaked, f"{ended} busy session(s)"]))
         return CleanupReport([line for line in (leaked or "").splitlines() if line])
 
@@ -128,7 +143,7 @@ def _delete_sql(connection: Connection, tables: Sequence[str]) -> str:
     # pg_sequence_last_value() is NULL until nextval() ran since the last reset, so
     # only sequences that moved are written.
     reset = (
-        "SELECT setval(seqrelid, seqstart, false) FROM pg_sequence "
+        "PERFORM setval(seqrelid, seqstart, false) FROM pg_sequence "
         f"WHERE seqrelid IN ({oids}) AND pg_sequence_last_value(seqrelid) IS NOT NULL;"
     )
     return deletes + reset

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -63,7 +64,16 @@ BINARY_DIRECTORIES = (
 
 
 def clusters_root() -> Path:
-    return Path(tempfile.gettempdir()) / f"claude_headspace_pg_{os.getuid()}"
+    """Where private clusters live: shared memory when the machine has it.
+
+    On tmpfs, copying the template data directory takes ~50 ms instead of ~800 ms on
+    this project's CI disk, and the cluster's own I/O never waits for a device.
+    """
+    shm = Path("/dev/shm")
+    base = (
+        shm if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
+    )
+    return base / f"claude_headspace_pg_{os.getuid()}"
 
 
 def find_binaries() -> tuple[Path | None, list[str]]:
@@ -169,21 +179,12 @@ def _start(cluster: PrivateCluster, bindir: Path) -> None:
         for path in (cluster.directory, cluster.socket_dir):
             os.chown(path, owner.pw_uid, owner.pw_gid)
     log = cluster.directory / "postgres.log"
-    _run_as(
-        owner,
-        [
-            bindir / "initdb",
-            "-D",
-            cluster.data,
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C",
-            "--no-sync",
-        ],
-        cluster,
-    )
+    # initdb is most of a cold start (~0.6 s): run it once per PostgreSQL version and
+    # copy the fresh data directory for every later cluster.
+    template = _template_data(cluster.directory.parent, bindir, owner)
+    shutil.copytree(template, cluster.data, symlinks=True)
+    if owner is not None:
+        _chown_tree(cluster.data, owner)
     port = _free_port()
     (cluster.directory / "port").write_text(str(port))
     with (cluster.data / "postgresql.conf").open("a") as conf:
@@ -202,20 +203,61 @@ def _start(cluster: PrivateCluster, bindir: Path) -> None:
             str(START_TIMEOUT_SECONDS),
             "start",
         ],
-        cluster,
+        cluster.directory,
     )
 
 
-def _run_as(owner: pwd.struct_passwd | None, argv: list, cluster: PrivateCluster) -> None:
+TEMPLATE_PREFIX = "template-"
+
+
+def _template_data(root: Path, bindir: Path, owner: pwd.struct_passwd | None) -> Path:
+    """A never-started, freshly initdb'd data directory for ``bindir``'s version."""
+    version = hashlib.sha1(str(bindir.resolve()).encode()).hexdigest()[:12]
+    template = root / f"{TEMPLATE_PREFIX}{version}"
+    data = template / "data"
+    if (template / "complete").exists():
+        return data
+    shutil.rmtree(template, ignore_errors=True)
+    template.mkdir()
+    if owner is not None:
+        os.chown(template, owner.pw_uid, owner.pw_gid)
+    _run_as(
+        owner,
+        [
+            bindir / "initdb",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--wal-segsize=1",
+        ],
+        template,
+    )
+    (template / "complete").touch()
+    return data
+
+
+def _chown_tree(path: Path, owner: pwd.struct_passwd) -> None:
+    os.chown(path, owner.pw_uid, owner.pw_gid)
+    for directory, subdirectories, files in os.walk(path):
+        for name in subdirectories + files:
+            os.chown(os.path.join(directory, name), owner.pw_uid, owner.pw_gid)
+
+
+def _run_as(owner: pwd.struct_passwd | None, argv: list, workdir: Path) -> None:
     kwargs = {}
     env = dict(os.environ, LC_ALL="C")
     if owner is not None:
         kwargs = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
-        env["HOME"] = str(cluster.directory)
+        env["HOME"] = str(workdir)
     try:
         subprocess.run(
             [str(a) for a in argv],
-            cwd=cluster.directory,
+            cwd=workdir,
             env=env,
             capture_output=True,
             text=True,
@@ -224,7 +266,7 @@ def _run_as(owner: pwd.struct_passwd | None, argv: list, cluster: PrivateCluster
             **kwargs,
         )
     except subprocess.CalledProcessError as exc:
-        log = cluster.directory / "postgres.log"
+        log = workdir / "postgres.log"
         detail = (exc.stderr or exc.stdout or "").strip().splitlines()[-3:]
         if log.exists():
             detail += log.read_text(errors="replace").strip().splitlines()[-3:]
@@ -274,6 +316,8 @@ def _destroy(cluster: PrivateCluster) -> None:
 
 def _remove_abandoned(root: Path, keep: str) -> None:
     for directory in root.iterdir():
+        if directory.name.startswith(TEMPLATE_PREFIX):
+            continue
         if directory.is_dir() and directory.name != keep:
             cluster = PrivateCluster(directory)
             if not _live_users(cluster):

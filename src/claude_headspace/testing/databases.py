@@ -27,9 +27,9 @@ from ..database import describe_error
 from .errors import DatabaseInUseError, TestDatabaseError
 from .names import require_test_connection, require_test_name
 from .server import PROBE_TIMEOUT_SECONDS, Server
+from .settings import LOCK_WAIT_SETTING
 
 LOCK_NAMESPACE = 0x48535444  # "HSTD": keeps our advisory locks apart from anyone else's
-LOCK_WAIT_SETTING = "TEST_DATABASE_LOCK_WAIT"
 DEFAULT_LOCK_WAIT_SECONDS = 5.0
 APPLICATION_NAME = "claude_headspace.testing"
 
@@ -71,6 +71,9 @@ class TestDatabase:
             self._drop(self.name)
             quoted = self._admin.dialect.identifier_preparer.quote(self.name)
             self._admin.execute(text(f"CREATE DATABASE {quoted}"))
+            # Test data is deleted after every test: commits need not wait for the disk.
+            # A setting of this database only; the server's configuration is untouched.
+            self._admin.execute(text(f"ALTER DATABASE {quoted} SET synchronous_commit = off"))
             if metadata is not None:
                 self.build_schema(metadata)
         except SQLAlchemyError as exc:

@@ -1,8 +1,7 @@
 """The environment variables that configure the app and the test machinery."""
 
 from ..config import ENV_OVERRIDES
-
-TEST_DATABASE_URL = "TEST_DATABASE_URL"
+from .settings import TEST_DATABASE_URL
 
 # Everything a developer may have exported that changes which database is used.
 CONFIG_ENVIRONMENT: tuple[str, ...] = (

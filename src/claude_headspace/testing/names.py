@@ -18,8 +18,8 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.sql import text
 
 from ..config import ConfigError, build_database_url, load_config, parse_database_url
-from .environment import TEST_DATABASE_URL
 from .errors import UnsafeDatabaseError
+from .settings import TEST_DATABASE_URL
 
 TEST_SUFFIX = "_test"
 TEST_NAME = re.compile(r"^[a-z0-9_]+_test(_gw[0-9]+)?$")

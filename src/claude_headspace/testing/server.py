@@ -26,11 +26,10 @@ from sqlalchemy.pool import NullPool
 from ..config import mask_url
 from ..database import describe_error
 from . import cluster as private
-from .environment import TEST_DATABASE_URL
 from .errors import ServerUnavailableError
+from .settings import SERVER_MODES as MODES
+from .settings import SERVER_SETTING, TEST_DATABASE_URL
 
-SERVER_SETTING = "TEST_DATABASE_SERVER"
-MODES = ("auto", "configured", "private")
 PROBE_TIMEOUT_SECONDS = 3
 MAINTENANCE_DATABASE = "postgres"
 
