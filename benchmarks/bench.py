@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 import claude_headspace.models  # noqa: F401  -- registers the tables
@@ -88,22 +89,27 @@ def stats(samples: list[float]) -> tuple[float, float]:
     return ms(statistics.median(samples)), ms(statistics.quantiles(samples, n=10)[-1])
 
 
-def measure_cleanup(url, rounds: int) -> dict[str, dict[str, list[float]]]:
-    """Side by side, round-robin, so drift in the machine hits every mode alike."""
-    engine = create_engine(url, pool_size=2)
-    admin = autocommit_engine(url)
-    admin_connection = admin.connect()
+MODES = ("rollback", "truncate", "delete")
+
+
+def measure_cleanup(urls: dict[str, URL], rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Round-robin over the modes, so drift in the machine hits every mode alike.
+
+    Each mode has its own database: TRUNCATE gives tables new files, which would make
+    the next mode's inserts extend fresh files and skew its numbers.
+    """
+    engines = {mode: create_engine(url, pool_size=2) for mode, url in urls.items()}
+    admins = {mode: autocommit_engine(urls[mode]).connect() for mode in ("truncate", "delete")}
     cleaners = {
-        s: DatabaseCleaner(admin_connection, db.metadata, s) for s in ("truncate", "delete")
+        mode: DatabaseCleaner(connection, db.metadata, mode) for mode, connection in admins.items()
     }
     results: dict[str, dict[str, list[float]]] = {
-        mode: {"cleanup": [], "cycle": [], "empty": []}
-        for mode in ("rollback", "truncate", "delete")
+        mode: {"cleanup": [], "cycle": [], "empty": []} for mode in MODES
     }
 
     def rollback_cycle(write: bool) -> tuple[float, float]:
         start = time.perf_counter()
-        connection = engine.connect()
+        connection = engines["rollback"].connect()
         transaction = connection.begin()
         session = Session(bind=connection, join_transaction_mode="create_savepoint")
         if write:
@@ -118,7 +124,7 @@ def measure_cleanup(url, rounds: int) -> dict[str, dict[str, list[float]]]:
     def truncation_cycle(strategy: str, write: bool) -> tuple[float, float]:
         start = time.perf_counter()
         if write:
-            with Session(engine) as session:
+            with Session(engines[strategy]) as session:
                 write_chain(session)
         middle = time.perf_counter()
         cleaners[strategy].clean()
@@ -141,9 +147,10 @@ def measure_cleanup(url, rounds: int) -> dict[str, dict[str, list[float]]]:
             results[mode]["cycle"].append(body + cleanup)
             _, empty = run(False)
             results[mode]["empty"].append(empty)
-    admin_connection.close()
-    admin.dispose()
-    engine.dispose()
+    for connection in admins.values():
+        connection.close()
+    for engine in engines.values():
+        engine.dispose()
     return results
 
 
@@ -253,12 +260,17 @@ def main() -> None:
     base = url_for_test_database(label=LABEL)
     server = connect_server(base)
     print(f"server: {server.describe()}")
-    database = TestDatabase(server, base.database)
-    database.setup(db.metadata)
+    databases = {
+        mode: TestDatabase(server, url_for_test_database(base, label=mode).database)
+        for mode in MODES
+    }
     try:
-        results = measure_cleanup(database.url, args.rounds)
+        for database in databases.values():
+            database.setup(db.metadata)
+        results = measure_cleanup({m: d.url for m, d in databases.items()}, args.rounds)
     finally:
-        database.teardown()
+        for database in databases.values():
+            database.teardown()
         server.release()
 
     base_cycle = statistics.median(results["rollback"]["cycle"])

@@ -115,3 +115,22 @@ def test_both_strategies_reach_the_truncate_state_and_touch_nothing_else(test_da
                 connection.execute(text("DROP TABLE alembic_version; DROP SCHEMA other CASCADE"))
     finally:
         engine.dispose()
+
+
+def test_cleaners_of_both_strategies_can_share_a_connection(test_database):
+    """Each strategy keeps its own function: TRUNCATE swaps the table's file, DELETE not."""
+    engine = autocommit_engine(test_database.url)
+    try:
+        with engine.connect() as connection:
+            cleaners = {s: DatabaseCleaner(connection, db.metadata, s) for s in STRATEGIES}
+
+            def projects_file():
+                return connection.scalar(text("SELECT pg_relation_filenode('projects')"))
+
+            before = projects_file()
+            cleaners["delete"].clean()
+            assert projects_file() == before
+            cleaners["truncate"].clean()
+            assert projects_file() != before
+    finally:
+        engine.dispose()

@@ -34,7 +34,7 @@ LOCK_TIMEOUT = "2s"  # a cleanup waiting longer than this is blocked by a leaked
 # transaction (they would hold locks or block the next cleanup), empties the tables,
 # and returns who leaked.
 _FUNCTION = """
-CREATE OR REPLACE FUNCTION pg_temp.claude_headspace_clean() RETURNS text
+CREATE OR REPLACE FUNCTION pg_temp.claude_headspace_clean_{strategy}() RETURNS text
 LANGUAGE plpgsql AS $clean$
 DECLARE
     leaked text;
@@ -54,7 +54,6 @@ BEGIN
 END
 $clean$;
 """
-_CALL = "SELECT pg_temp.claude_headspace_clean()"
 
 
 @dataclass
@@ -78,20 +77,24 @@ class DatabaseCleaner:
         database_oid = connection.scalar(
             text("SELECT oid FROM pg_database WHERE datname = current_database()")
         )
-        function = _FUNCTION.format(database_oid=database_oid, statements=build(connection, tables))
+        function = _FUNCTION.format(
+            strategy=strategy, database_oid=database_oid, statements=build(connection, tables)
+        )
+        # Named per strategy: two cleaners on one connection must not replace each other.
+        self._call = f"SELECT pg_temp.claude_headspace_clean_{strategy}()"
         connection.exec_driver_sql(function.replace("%", "%%"))  # the driver formats %s
         connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
 
     def clean(self) -> CleanupReport:
         """Empty every table; end the sessions the test leaked and report them."""
         try:
-            leaked = self.connection.exec_driver_sql(_CALL).scalar()
+            leaked = self.connection.exec_driver_sql(self._call).scalar()
         except OperationalError as exc:
             if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
                 raise
             # Still blocked: a session is busy (e.g. a thread mid-query). End them all.
             ended = self.terminate_other_sessions()
-            leaked = self.connection.exec_driver_sql(_CALL).scalar()
+            leaked = self.connection.exec_driver_sql(self._call).scalar()
             leaked = "\n".join(filter(None, [leaked, f"{ended} busy session(s)"]))
         return CleanupReport([line for line in (leaked or "").splitlines() if line])
 
