@@ -50,6 +50,13 @@ def schema_parity(session: nox.Session) -> None:
 
 
 @nox.session
+def reliability(session: nox.Session) -> None:
+    """Whole pytest runs in subprocesses: crashes, concurrency, outages, leaks, bad input."""
+    install(session, "test")
+    session.run("pytest", "tests/reliability", *pytest_args(session, "-q", "-p", "no:randomly"))
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Cleanup strategies, worker setup and xdist scaling; prints tables."""
     install(session, "test")

@@ -34,23 +34,27 @@ LOCK_TIMEOUT = "2s"  # a cleanup waiting longer than this is blocked by a leaked
 # transaction (they would hold locks or block the next cleanup), empties the tables,
 # and returns who leaked.
 _FUNCTION = """
-CREATE OR REPLACE FUNCTION pg_temp.claude_headspace_clean_{strategy}() RETURNS text
+CREATE OR REPLACE FUNCTION pg_temp.claude_headspace_clean_{strategy}() RETURNS json
 LANGUAGE plpgsql AS $clean$
 DECLARE
-    leaked text;
+    leaked text[] := '{{}}';
+    others int[] := '{{}}';
     session record;
 BEGIN
     FOR session IN
         SELECT pid, state, query FROM pg_stat_get_activity(NULL)
         WHERE datid = {database_oid} AND pid <> pg_backend_pid()
-          AND state LIKE 'idle in transaction%'
     LOOP
-        PERFORM pg_terminate_backend(session.pid, 1000);
-        leaked := concat_ws(E'\\n', leaked, format('pid %s (%s, last query: %L)',
-                            session.pid, session.state, left(session.query, 200)));
+        IF session.state LIKE 'idle in transaction%' THEN
+            PERFORM pg_terminate_backend(session.pid, 1000);
+            leaked := leaked || format('pid %s (%s, last query: %L)',
+                                       session.pid, session.state, left(session.query, 200));
+        ELSE
+            others := others || session.pid;
+        END IF;
     END LOOP;
     {statements}
-    RETURN coalesce(leaked, '');
+    RETURN json_build_object('leaked', leaked, 'others', others);
 END
 $clean$;
 """
@@ -58,9 +62,15 @@ $clean$;
 
 @dataclass
 class CleanupReport:
-    """Sessions the test leaked, each already terminated."""
+    """What the test left behind.
+
+    ``leaked``: sessions idle in a transaction (already terminated); ``opened``: pids of
+    other sessions still connected that were not there after the previous cleanup and
+    are not expected (e.g. not the app's own pool).
+    """
 
     leaked: list[str] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
 
 
 class DatabaseCleaner:
@@ -72,6 +82,10 @@ class DatabaseCleaner:
         require_test_connection(connection, "clean")
         self.connection = connection
         self.strategy = strategy
+        # Sessions that may stay connected between tests (the app's pool registers its
+        # connections here); anything else new after a test is reported as opened.
+        self.expected_pids: set[int] = set()
+        self._known_pids: set[int] | None = None
         tables = [t.name for t in reversed(metadata.sorted_tables)]  # children first
         build = _truncate_sql if strategy == "truncate" else _delete_sql
         database_oid = connection.scalar(
@@ -88,15 +102,19 @@ class DatabaseCleaner:
     def clean(self) -> CleanupReport:
         """Empty every table; end the sessions the test leaked and report them."""
         try:
-            leaked = self.connection.exec_driver_sql(self._call).scalar()
+            result = self.connection.exec_driver_sql(self._call).scalar()
         except OperationalError as exc:
             if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
                 raise
             # Still blocked: a session is busy (e.g. a thread mid-query). End them all.
             ended = self.terminate_other_sessions()
-            leaked = self.connection.exec_driver_sql(self._call).scalar()
-            leaked = "\n".join(filter(None, [leaked, f"{ended} busy session(s)"]))
-        return CleanupReport([line for line in (leaked or "").splitlines() if line])
+            result = self.connection.exec_driver_sql(self._call).scalar()
+            result["leaked"].append(f"{ended} busy session(s) blocking the cleanup")
+        others = set(result["others"])
+        known = others if self._known_pids is None else self._known_pids
+        opened = sorted(others - known - self.expected_pids)
+        self._known_pids = others
+        return CleanupReport(leaked=result["leaked"], opened=opened)
 
     def terminate_other_sessions(self) -> int:
         """End every other session on this database; wait up to 1 s for each."""

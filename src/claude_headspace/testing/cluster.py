@@ -32,6 +32,7 @@ from sqlalchemy.engine import URL
 
 from ..config import DRIVER
 from .errors import ServerUnavailableError
+from .settings import BINDIR_SETTING
 
 HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 30
@@ -78,6 +79,11 @@ def clusters_root() -> Path:
 
 def find_binaries() -> tuple[Path | None, list[str]]:
     """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``, and where we looked."""
+    explicit = os.environ.get(BINDIR_SETTING, "").strip()
+    if explicit:  # the user chose a PostgreSQL installation: look nowhere else
+        directory = Path(explicit)
+        found = all((directory / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres"))
+        return (directory if found else None), [f"{BINDIR_SETTING}={explicit}"]
     candidates: list[Path] = []
     tried: list[str] = []
     pg_config = shutil.which("pg_config")
@@ -178,7 +184,6 @@ def _start(cluster: PrivateCluster, bindir: Path) -> None:
     if owner is not None:
         for path in (cluster.directory, cluster.socket_dir):
             os.chown(path, owner.pw_uid, owner.pw_gid)
-    log = cluster.directory / "postgres.log"
     # initdb is most of a cold start (~0.6 s): run it once per PostgreSQL version and
     # copy the fresh data directory for every later cluster.
     template = _template_data(cluster.directory.parent, bindir, owner)
@@ -190,14 +195,19 @@ def _start(cluster: PrivateCluster, bindir: Path) -> None:
     with (cluster.data / "postgresql.conf").open("a") as conf:
         conf.write(f"\nunix_socket_directories = '{cluster.socket_dir}'\nport = {port}\n")
         conf.writelines(f"{key} = {value}\n" for key, value in SETTINGS.items())
+    start(cluster, bindir)
+
+
+def start(cluster: PrivateCluster, bindir: Path) -> None:
+    """Start the cluster's server (again): its data directory must exist."""
     _run_as(
-        owner,
+        _unprivileged_user(),
         [
             bindir / "pg_ctl",
             "-D",
             cluster.data,
             "-l",
-            log,
+            cluster.directory / "postgres.log",
             "-w",
             "-t",
             str(START_TIMEOUT_SECONDS),
@@ -205,6 +215,19 @@ def _start(cluster: PrivateCluster, bindir: Path) -> None:
         ],
         cluster.directory,
     )
+
+
+def stop(cluster: PrivateCluster) -> None:
+    """Stop the server at once (like a crash); files and registrations stay."""
+    pid = _postmaster_pid(cluster.data)
+    if pid is not None and _alive(pid):
+        # Immediate shutdown: nothing in a throwaway cluster is worth a checkpoint.
+        os.kill(pid, signal.SIGQUIT)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 TEMPLATE_PREFIX = "template-"
@@ -302,15 +325,7 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
 
 
 def _destroy(cluster: PrivateCluster) -> None:
-    pid = _postmaster_pid(cluster.data)
-    if pid is not None and _alive(pid):
-        # Immediate shutdown: nothing in a throwaway cluster is worth a checkpoint.
-        os.kill(pid, signal.SIGQUIT)
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    stop(cluster)
     shutil.rmtree(cluster.directory, ignore_errors=True)
 
 

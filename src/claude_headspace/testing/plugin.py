@@ -22,7 +22,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -33,6 +33,7 @@ from .settings import CLEANUP_SETTING, CLEANUP_STRATEGIES, DEFAULT_CLEANUP_STRAT
 if TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import scoped_session
 
     from .cleanup import DatabaseCleaner
@@ -102,12 +103,15 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     )
 
 
-def _fail(exc: Exception) -> None:
-    pytest.fail(f"{type(exc).__name__}: {exc}", pytrace=False)
+def _stop_run(request: pytest.FixtureRequest, exc: Exception) -> NoReturn:
+    """No test database, no point going on: one clear message, then the run stops."""
+    message = f"{type(exc).__name__}: {exc}"
+    request.session.shouldstop = message
+    raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 @pytest.fixture(scope="session")
-def test_server() -> Iterator[Server]:
+def test_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     from ..config import ConfigError
     from .errors import TestDatabaseError
     from .names import url_for_test_database
@@ -116,7 +120,7 @@ def test_server() -> Iterator[Server]:
     try:
         server = connect_server(url_for_test_database())
     except (ConfigError, TestDatabaseError) as exc:
-        _fail(exc)
+        _stop_run(request, exc)
     try:
         yield server
     finally:
@@ -124,10 +128,12 @@ def test_server() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def test_database(test_server: Server) -> Iterator[TestDatabase]:
+def test_database(request: pytest.FixtureRequest, test_server: Server) -> Iterator[TestDatabase]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     import claude_headspace.models  # noqa: F401  -- every table on db.metadata
 
-    from ..database import db
+    from ..database import db, describe_error
     from .databases import TestDatabase
     from .errors import TestDatabaseError
     from .names import current_worker, url_for_test_database
@@ -136,12 +142,21 @@ def test_database(test_server: Server) -> Iterator[TestDatabase]:
     try:
         database.setup(db.metadata)
     except TestDatabaseError as exc:
-        _fail(exc)
+        _stop_run(request, exc)
     try:
         with _app_settings_point_at(database):
             yield database
     finally:
-        database.teardown()
+        try:
+            database.teardown()
+        except SQLAlchemyError as exc:
+            warnings.warn(
+                ResourceLeakWarning(
+                    f"could not drop test database {database.name!r} "
+                    f"({describe_error(exc)}); the next run removes it"
+                ),
+                stacklevel=1,
+            )
 
 
 @contextmanager
@@ -163,7 +178,9 @@ def _app_settings_point_at(database: TestDatabase) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def make_test_database(test_server: Server) -> Iterator[Callable[[str], TestDatabase]]:
+def make_test_database(
+    request: pytest.FixtureRequest, test_server: Server
+) -> Iterator[Callable[[str], TestDatabase]]:
     """Extra, empty test databases by label (``claude_headspace_<label>_test[_gwN]``).
 
     Each is created on first request and dropped at the end of the session.
@@ -181,7 +198,7 @@ def make_test_database(test_server: Server) -> Iterator[Callable[[str], TestData
             try:
                 database.setup()
             except TestDatabaseError as exc:
-                _fail(exc)
+                _stop_run(request, exc)
             made[label] = database
         return made[label]
 
@@ -193,13 +210,15 @@ def make_test_database(test_server: Server) -> Iterator[Callable[[str], TestData
 
 
 @pytest.fixture(scope="session")
-def app(test_database: TestDatabase) -> Iterator[Flask]:
+def app(test_database: TestDatabase, database_cleaner: DatabaseCleaner) -> Iterator[Flask]:
     from .. import create_app
     from ..database import db
 
     flask_app = create_app(
         database_url=test_database.url.render_as_string(hide_password=False), testing=True
     )
+    with flask_app.app_context():
+        _register_pool_connections(db.engine, database_cleaner)
     yield flask_app
     with flask_app.app_context():
         db.session.remove()
@@ -223,6 +242,15 @@ def database_cleaner(
         engine.dispose()
 
 
+def _register_pool_connections(engine: Engine, cleaner: DatabaseCleaner) -> None:
+    """The app's pool keeps connections open between tests: that is not a leak."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def remember(dbapi_connection: Any, _record: Any) -> None:
+        cleaner.expected_pids.add(dbapi_connection.get_backend_pid())
+
+
 @pytest.fixture
 def app_context(app: Flask) -> Iterator[None]:
     with app.app_context():
@@ -234,12 +262,34 @@ def clean_database(
     request: pytest.FixtureRequest, app_context: None, database_cleaner: DatabaseCleaner
 ) -> Iterator[None]:
     """After the test: every table empty, sequences restarted; leaks reported."""
-    from ..database import db
+    from sqlalchemy.exc import DBAPIError
+
+    from ..database import db, describe_error
 
     threads_before = set(threading.enumerate())
     yield
     db.session.remove()
-    report = database_cleaner.clean()
+    try:
+        report = database_cleaner.clean()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        message = (
+            f"the PostgreSQL server went away during {request.node.nodeid} "
+            f"({describe_error(exc)}); stopping the run. Start the server and run again: "
+            "the next run removes what this one left."
+        )
+        request.session.shouldstop = message
+        pytest.fail(message, pytrace=False)
+    if report.opened:
+        warnings.warn(
+            ResourceLeakWarning(
+                f"{request.node.nodeid} left {len(report.opened)} database connection(s) "
+                f"open (pids {', '.join(map(str, report.opened))}): close or dispose what "
+                "the test opened"
+            ),
+            stacklevel=1,
+        )
     if report.leaked:
         warnings.warn(
             ResourceLeakWarning(

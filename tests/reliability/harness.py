@@ -1,0 +1,198 @@
+"""Running the sample suite (and real suites) in subprocesses against our own server.
+
+Every run goes to the reliability cluster: a private PostgreSQL cluster of this test
+session that also holds the "developer's" databases whose safety the runs must prove.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from claude_headspace.testing import cluster
+from claude_headspace.testing.databases import autocommit_engine
+from claude_headspace.testing.environment import CONFIG_ENVIRONMENT
+from claude_headspace.testing.settings import (
+    BINDIR_SETTING,
+    CLEANUP_SETTING,
+    LOCK_WAIT_SETTING,
+    SERVER_SETTING,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = Path(__file__).parent / "sample"
+DEVELOPER_DATABASE = "claude_headspace"
+OTHER_DATABASE = "other_app"
+APP_USER, APP_PASSWORD = "app_user", "S3cret-Reliability-pw"
+NO_CREATEDB_USER = "cannot_create"
+ROWS_CHECKSUM = "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')"
+OWN_SETTINGS = (SERVER_SETTING, CLEANUP_SETTING, LOCK_WAIT_SETTING, BINDIR_SETTING)
+
+
+@dataclass
+class Result:
+    returncode: int
+    output: str
+    seconds: float
+
+
+class Reliability:
+    """The reliability cluster and how to run pytest against it."""
+
+    def __init__(self, server: cluster.PrivateCluster, workdir: Path) -> None:
+        self.server = server
+        self.workdir = workdir
+        self._markers = 0
+
+    def url(self, database: str = "postgres") -> URL:
+        return self.server.url(database)
+
+    # -- environments --------------------------------------------------------------
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        """A developer's shell pointed at this cluster, DATABASE_URL at their database."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in CONFIG_ENVIRONMENT
+            and k not in OWN_SETTINGS
+            and not k.startswith(("PYTEST_", "SAMPLE_"))
+        }
+        env.update(
+            DATABASE_HOST=cluster.HOST,
+            DATABASE_PORT=str(self.server.port),
+            DATABASE_NAME=DEVELOPER_DATABASE,
+            DATABASE_USER="postgres",
+            DATABASE_URL=self.url(DEVELOPER_DATABASE).render_as_string(hide_password=False),
+            TEST_DATABASE_SERVER="configured",
+        )
+        for key, value in overrides.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        return env
+
+    # -- runs ------------------------------------------------------------------------
+    def sample_command(self, *args: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(SAMPLE),
+            "-c",
+            str(SAMPLE / "pytest.ini"),
+            "--rootdir",
+            str(SAMPLE),
+            "-q",
+            *args,
+        ]
+
+    def run(self, command: list[str], env: dict[str, str], timeout: float = 180) -> Result:
+        start = time.monotonic()
+        done = subprocess.run(
+            command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout
+        )
+        return Result(done.returncode, done.stdout + done.stderr, time.monotonic() - start)
+
+    def run_sample(self, *args: str, timeout: float = 180, **env: str | None) -> Result:
+        return self.run(self.sample_command(*args), self.env(**env), timeout)
+
+    def start_sample(self, *args: str, **env: str | None) -> subprocess.Popen:
+        """Start a run in its own process group (so it can be killed like a terminal's)."""
+        return subprocess.Popen(
+            self.sample_command(*args),
+            cwd=self.workdir,
+            env=self.env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    def marker(self) -> Path:
+        self._markers += 1
+        return self.workdir / f"marker-{self._markers}"
+
+    def run_repo_pytest(self, *args: str, timeout: float = 300, **env: str | None) -> Result:
+        """pytest on the project's own tests, from the checkout, against this cluster."""
+        command = [sys.executable, "-m", "pytest", *args]
+        start = time.monotonic()
+        done = subprocess.run(
+            command, cwd=ROOT, env=self.env(**env), capture_output=True, text=True, timeout=timeout
+        )
+        return Result(done.returncode, done.stdout + done.stderr, time.monotonic() - start)
+
+    # -- what is on the server ---------------------------------------------------------
+    def databases(self) -> list[str]:
+        return databases_on(self.url())
+
+    def fingerprint(self) -> dict[str, object]:
+        """Every non-test database: its oid, tables, row counts and a checksum of rows."""
+        engine = autocommit_engine(self.url())
+        try:
+            with engine.connect() as connection:
+                names = connection.scalars(
+                    text(
+                        "SELECT datname FROM pg_database WHERE NOT datistemplate "
+                        "AND datname NOT LIKE '%\\_test%' ORDER BY 1"
+                    )
+                ).all()
+                oids = dict(connection.execute(text("SELECT datname, oid FROM pg_database")).all())
+        finally:
+            engine.dispose()
+        return {name: (oids[name], _tables_checksum(self.url(name))) for name in names}
+
+
+def databases_on(url: URL) -> list[str]:
+    """Test databases (names containing _test) on the server of ``url``."""
+    engine = autocommit_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalars(
+                text("SELECT datname FROM pg_database WHERE datname LIKE '%\\_test%' ORDER BY 1")
+            ).all()
+    finally:
+        engine.dispose()
+
+
+def _tables_checksum(url: URL) -> dict[str, tuple[int, str]]:
+    engine = autocommit_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = connection.scalars(
+                text(
+                    "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
+                    "ORDER BY 1"
+                )
+            ).all()
+            return {
+                table: tuple(connection.execute(text(f"{ROWS_CHECKSUM} FROM {table} t")).one())
+                for table in tables
+            }
+    finally:
+        engine.dispose()
+
+
+def wait_for(path_prefix: Path, count: int = 1, timeout: float = 60) -> None:
+    """Wait until ``count`` pause markers (one per worker) exist."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(list(path_prefix.parent.glob(path_prefix.name + ".*"))) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the run never reached its pause point ({path_prefix})")
+
+
+def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL, timeout: float = 60) -> str:
+    """Signal the run's whole process group (as a terminal does) and collect its output."""
+    os.killpg(process.pid, sig)
+    output, _ = process.communicate(timeout=timeout)
+    return output or ""

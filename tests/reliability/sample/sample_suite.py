@@ -1,0 +1,74 @@
+"""The sample suite: real writes, and (on request) pauses, slowness and leaks."""
+
+import contextlib
+import os
+import threading
+import time
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from claude_headspace.database import db
+from claude_headspace.models import Agent, Event, Project, Task, Turn, TurnActor, TurnIntent
+from conftest import pause  # the sample's own conftest (its rootdir is on sys.path)
+
+
+def write_chain() -> Project:
+    project = Project(name="Sample", path=f"/sample/{uuid.uuid4()}")
+    task = Task(agent=Agent(project=project, session_uuid=uuid.uuid4()))
+    turn = Turn(task=task, actor=TurnActor.USER, intent=TurnIntent.COMMAND, text="go")
+    db.session.add_all([project, turn])
+    db.session.flush()
+    db.session.add(Event(event_type="turn_detected", project_id=project.id, payload={"n": 1}))
+    db.session.commit()
+    return project
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_chain(n):
+    assert write_chain().id == 1  # every test starts from an empty database
+
+
+def test_pause_point():
+    write_chain()
+    pause("test")
+    assert db.session.execute(text("SELECT count(*) FROM projects")).scalar() == 1
+
+
+@pytest.mark.skipif(not os.environ.get("SAMPLE_SLOW"), reason="SAMPLE_SLOW not set")
+def test_slow():
+    write_chain()
+    time.sleep(float(os.environ["SAMPLE_SLOW"]))
+
+
+LEAKS = pytest.mark.skipif(not os.environ.get("SAMPLE_LEAKS"), reason="SAMPLE_LEAKS not set")
+KEEP = []  # what the leaking tests leave behind stays referenced
+
+
+@LEAKS
+def test_leaks_transaction():
+    write_chain()
+    connection = db.engine.connect()
+    connection.execute(text("SELECT * FROM projects FOR UPDATE"))  # never committed
+    KEEP.append(connection)
+
+
+@LEAKS
+def test_leaks_connection():
+    engine = create_engine(db.engine.url)
+    connection = engine.connect()  # never closed
+    connection.execute(text("SELECT 1"))
+    connection.commit()
+    KEEP.append(connection)
+
+
+@LEAKS
+def test_leaks_thread(app):
+    def query_forever():
+        # Ended by the final DROP DATABASE ... WITH (FORCE): that is the point.
+        with app.app_context(), contextlib.suppress(Exception):
+            db.session.execute(text("SELECT pg_sleep(60)"))
+
+    threading.Thread(target=query_forever, name="sleeper", daemon=False).start()
+    time.sleep(0.3)
