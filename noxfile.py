@@ -23,37 +23,34 @@ def install(session: nox.Session, *groups: str) -> None:
     session.install("-e", ".", *requirements, env={"UV_COMPILE_BYTECODE": "1"})
 
 
-def pytest_args(session: nox.Session, *defaults: str) -> list[str]:
-    """Session defaults, replaced by whatever the user passes after ``--``."""
-    return list(session.posargs) if session.posargs else list(defaults)
+def run_pytest(session: nox.Session, path: str, *defaults: str) -> None:
+    """pytest on ``path``; arguments after ``--`` replace the session's defaults."""
+    install(session, "test")
+    session.run("pytest", path, *(session.posargs or defaults))
 
 
 @nox.session
 def unit(session: nox.Session) -> None:
     """Fast tests of pure logic and mocked layers; no database at all."""
-    install(session, "test")
-    session.run("pytest", "tests/unit", *pytest_args(session, "-q"))
+    run_pytest(session, "tests/unit", "-q")
 
 
 @nox.session
 def integration(session: nox.Session) -> None:
     """Real PostgreSQL: a database per xdist worker, emptied after every test."""
-    install(session, "test")
-    session.run("pytest", "tests/integration", *pytest_args(session, "-n", "auto", "-q"))
+    run_pytest(session, "tests/integration", "-n", "auto", "-q")
 
 
 @nox.session
 def schema_parity(session: nox.Session) -> None:
     """Migrations and models build the same schema; every migration reverses."""
-    install(session, "test")
-    session.run("pytest", "tests/schema", *pytest_args(session, "-q"))
+    run_pytest(session, "tests/schema", "-q")
 
 
 @nox.session
 def reliability(session: nox.Session) -> None:
     """Whole pytest runs in subprocesses: crashes, concurrency, outages, leaks, bad input."""
-    install(session, "test")
-    session.run("pytest", "tests/reliability", *pytest_args(session, "-q", "-p", "no:randomly"))
+    run_pytest(session, "tests/reliability", "-q", "-p", "no:randomly")
 
 
 @nox.session

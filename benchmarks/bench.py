@@ -252,7 +252,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=250)
     parser.add_argument("--synthetic-tests", type=int, default=500)
-    parser.add_argument("--repeats", type=int, default=3, help="whole-suite runs per -n")
+    parser.add_argument("--repeats", type=int, default=5, help="whole-suite runs per -n")
     args = parser.parse_args()
     if args.rounds < 20:
         parser.error("--rounds must be at least 20")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 import yaml
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -58,8 +59,14 @@ _RANGES = {
 _REQUIRED_TEXT = {"server.host", "database.host", "database.name", "database.user"}
 
 
-class ConfigError(ValueError):
-    """A setting has a value the application cannot use."""
+class ConfigError(click.ClickException, ValueError):
+    """A setting has a value the application cannot use.
+
+    A ClickException so that ``flask --app claude_headspace ...`` prints it as one
+    ``Error: ...`` line instead of a traceback.
+    """
+
+    exit_code = 2
 
 
 def load_config(config_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:

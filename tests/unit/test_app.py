@@ -106,3 +106,29 @@ def test_unit_tests_cannot_reach_a_database():
 def test_raw_driver_connections_are_blocked_too():
     with pytest.raises(DatabaseAccessBlocked, match="not allowed in unit tests"):
         psycopg2.connect("dbname=postgres")
+
+
+def test_bad_config_is_one_line_from_the_flask_cli(monkeypatch):
+    from click.testing import CliRunner
+    from flask.cli import cli
+
+    monkeypatch.setenv("DATABASE_PORT", "abc")
+    result = CliRunner().invoke(cli, ["--app", "claude_headspace", "db", "current"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "Error: environment variable DATABASE_PORT: database.port must be a whole number, "
+        "got 'abc'."
+    )
+
+
+def test_bad_config_is_one_line_from_python_m(monkeypatch, capsys):
+    from claude_headspace.__main__ import main
+
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "-1")
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "Error: environment variable DATABASE_POOL_SIZE: database.pool_size must be between "
+        "1 and 1000, got -1."
+    )
