@@ -281,32 +281,22 @@ def clean_database(
         )
         request.session.shouldstop = message
         pytest.fail(message, pytrace=False)
+    running = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+    left = []
     if report.opened:
-        warnings.warn(
-            ResourceLeakWarning(
-                f"{request.node.nodeid} left {len(report.opened)} database connection(s) "
-                f"open (pids {', '.join(map(str, report.opened))}): close or dispose what "
-                "the test opened"
-            ),
-            stacklevel=1,
+        left.append(
+            f"{len(report.opened)} database connection(s) open (pids "
+            f"{', '.join(map(str, report.opened))}): close or dispose what the test opened"
         )
     if report.leaked:
-        warnings.warn(
-            ResourceLeakWarning(
-                f"{request.node.nodeid} left {len(report.leaked)} database session(s) in a "
-                f"transaction (terminated): {'; '.join(report.leaked)}"
-            ),
-            stacklevel=1,
+        left.append(
+            f"{len(report.leaked)} database session(s) in a transaction (terminated): "
+            f"{'; '.join(report.leaked)}"
         )
-    running = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
     if running:
-        warnings.warn(
-            ResourceLeakWarning(
-                f"{request.node.nodeid} left {len(running)} thread(s) running: "
-                f"{', '.join(t.name for t in running)}"
-            ),
-            stacklevel=1,
-        )
+        left.append(f"{len(running)} thread(s) running: {', '.join(t.name for t in running)}")
+    for what in left:
+        warnings.warn(ResourceLeakWarning(f"{request.node.nodeid} left {what}"), stacklevel=1)
 
 
 @pytest.fixture
