@@ -7,7 +7,12 @@ from sqlalchemy import text
 
 from claude_headspace.database import db
 from claude_headspace.testing.cleanup import STRATEGIES, DatabaseCleaner, leftovers
-from claude_headspace.testing.databases import LOCK_NAMESPACE, TestDatabase, autocommit_engine
+from claude_headspace.testing.databases import (
+    LOCK_NAMESPACE,
+    TestDatabase,
+    autocommit_connection,
+    autocommit_engine,
+)
 from claude_headspace.testing.errors import DatabaseInUseError
 from claude_headspace.testing.names import url_for_test_database
 from tests.integration.factories import ObjectiveHistoryFactory, TurnFactory
@@ -18,24 +23,17 @@ def name_for(label, worker):
 
 
 def existing(server, pattern):
-    engine = autocommit_engine(server.maintenance_url)
-    try:
-        with engine.connect() as connection:
-            return connection.scalars(
-                text("SELECT datname FROM pg_database WHERE datname LIKE :p ORDER BY 1"),
-                {"p": pattern},
-            ).all()
-    finally:
-        engine.dispose()
+    with autocommit_connection(server.maintenance_url) as connection:
+        return connection.scalars(
+            text("SELECT datname FROM pg_database WHERE datname LIKE :p ORDER BY 1"),
+            {"p": pattern},
+        ).all()
 
 
 @pytest.fixture
 def admin(test_server):
-    engine = autocommit_engine(test_server.maintenance_url)
-    connection = engine.connect()
-    yield connection
-    connection.close()
-    engine.dispose()
+    with autocommit_connection(test_server.maintenance_url) as connection:
+        yield connection
 
 
 def test_stale_siblings_of_dead_runs_are_dropped_and_live_ones_kept(test_server, admin):
@@ -89,48 +87,40 @@ def test_teardown_drops_even_with_connections_open(test_server):
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_both_strategies_reach_the_truncate_state_and_touch_nothing_else(test_database, strategy):
-    engine = autocommit_engine(test_database.url)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("CREATE TABLE alembic_version (version_num text)"))
-            connection.execute(text("INSERT INTO alembic_version VALUES ('0006')"))
-            connection.execute(text("CREATE SCHEMA other; CREATE TABLE other.keep (id serial)"))
-            connection.execute(text("INSERT INTO other.keep DEFAULT VALUES"))
-            try:
-                TurnFactory.create_batch(3)
-                ObjectiveHistoryFactory()
-                connection.execute(text("SELECT setval('events_id_seq', 99)"))
-                connection.execute(
-                    text("INSERT INTO objectives (id, current_text) VALUES (77, 'explicit id')")
-                )
-                db.session.remove()
-                assert leftovers(connection, db.metadata)
-                report = DatabaseCleaner(connection, db.metadata, strategy).clean()
-                assert report.leaked == []
-                assert leftovers(connection, db.metadata) == {}
-                assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
-                assert connection.scalar(text("SELECT count(*) FROM other.keep")) == 1
-                assert TurnFactory().id == 1
-            finally:
-                connection.execute(text("DROP TABLE alembic_version; DROP SCHEMA other CASCADE"))
-    finally:
-        engine.dispose()
+    with autocommit_connection(test_database.url) as connection:
+        connection.execute(text("CREATE TABLE alembic_version (version_num text)"))
+        connection.execute(text("INSERT INTO alembic_version VALUES ('0006')"))
+        connection.execute(text("CREATE SCHEMA other; CREATE TABLE other.keep (id serial)"))
+        connection.execute(text("INSERT INTO other.keep DEFAULT VALUES"))
+        try:
+            TurnFactory.create_batch(3)
+            ObjectiveHistoryFactory()
+            connection.execute(text("SELECT setval('events_id_seq', 99)"))
+            connection.execute(
+                text("INSERT INTO objectives (id, current_text) VALUES (77, 'explicit id')")
+            )
+            db.session.remove()
+            assert leftovers(connection, db.metadata)
+            report = DatabaseCleaner(connection, db.metadata, strategy).clean()
+            assert report.leaked == []
+            assert leftovers(connection, db.metadata) == {}
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
+            assert connection.scalar(text("SELECT count(*) FROM other.keep")) == 1
+            assert TurnFactory().id == 1
+        finally:
+            connection.execute(text("DROP TABLE alembic_version; DROP SCHEMA other CASCADE"))
 
 
 def test_cleaners_of_both_strategies_can_share_a_connection(test_database):
     """Each strategy keeps its own function: TRUNCATE swaps the table's file, DELETE not."""
-    engine = autocommit_engine(test_database.url)
-    try:
-        with engine.connect() as connection:
-            cleaners = {s: DatabaseCleaner(connection, db.metadata, s) for s in STRATEGIES}
+    with autocommit_connection(test_database.url) as connection:
+        cleaners = {s: DatabaseCleaner(connection, db.metadata, s) for s in STRATEGIES}
 
-            def projects_file():
-                return connection.scalar(text("SELECT pg_relation_filenode('projects')"))
+        def projects_file():
+            return connection.scalar(text("SELECT pg_relation_filenode('projects')"))
 
-            before = projects_file()
-            cleaners["delete"].clean()
-            assert projects_file() == before
-            cleaners["truncate"].clean()
-            assert projects_file() != before
-    finally:
-        engine.dispose()
+        before = projects_file()
+        cleaners["delete"].clean()
+        assert projects_file() == before
+        cleaners["truncate"].clean()
+        assert projects_file() != before

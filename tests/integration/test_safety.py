@@ -11,7 +11,7 @@ from sqlalchemy import text
 from claude_headspace.database import db
 from claude_headspace.testing import cluster
 from claude_headspace.testing.cleanup import DatabaseCleaner
-from claude_headspace.testing.databases import TestDatabase, autocommit_engine
+from claude_headspace.testing.databases import TestDatabase, autocommit_connection
 from claude_headspace.testing.environment import CONFIG_ENVIRONMENT
 from claude_headspace.testing.errors import UnsafeDatabaseError
 
@@ -27,33 +27,25 @@ def test_guard_refuses_to_create_or_drop_a_non_test_name(test_server, name):
 
 
 def test_guard_checks_the_live_connection_not_the_setting(test_server):
-    engine = autocommit_engine(test_server.maintenance_url)  # really connected to 'postgres'
-    try:
-        with (
-            engine.connect() as connection,
-            pytest.raises(UnsafeDatabaseError, match="refusing to clean database 'postgres'"),
-        ):
-            DatabaseCleaner(connection, db.metadata, "delete")
-    finally:
-        engine.dispose()
+    with (
+        autocommit_connection(test_server.maintenance_url) as connection,  # really 'postgres'
+        pytest.raises(UnsafeDatabaseError, match="refusing to clean database 'postgres'"),
+    ):
+        DatabaseCleaner(connection, db.metadata, "delete")
 
 
 def fingerprint(url) -> dict:
     """Everything that would change if a run touched the database: oid, tables, rows."""
-    engine = autocommit_engine(url)
-    try:
-        with engine.connect() as connection:
-            return {
-                "oid": connection.scalar(
-                    text("SELECT oid FROM pg_database WHERE datname = current_database()")
-                ),
-                "tables": connection.scalars(
-                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
-                ).all(),
-                "canary": tuple(connection.execute(text(CANARY_CHECKSUM)).one()),
-            }
-    finally:
-        engine.dispose()
+    with autocommit_connection(url) as connection:
+        return {
+            "oid": connection.scalar(
+                text("SELECT oid FROM pg_database WHERE datname = current_database()")
+            ),
+            "tables": connection.scalars(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+            ).all(),
+            "canary": tuple(connection.execute(text(CANARY_CHECKSUM)).one()),
+        }
 
 
 @pytest.fixture
@@ -62,17 +54,13 @@ def canary_server():
     bindir, looked = cluster.find_binaries()
     assert bindir is not None, f"the canary test needs PostgreSQL binaries; looked in {looked}"
     private = cluster.acquire(bindir, run=f"{cluster.run_id()}-canary-{os.getpid()}")
-    admin = autocommit_engine(private.url())
-    with admin.connect() as connection:
+    with autocommit_connection(private.url()) as connection:
         connection.execute(text(f"CREATE DATABASE {CANARY}"))
-    admin.dispose()
-    canary = autocommit_engine(private.url(CANARY))
-    with canary.connect() as connection:
+    with autocommit_connection(private.url(CANARY)) as connection:
         connection.execute(text("CREATE TABLE canary (id int PRIMARY KEY, note text)"))
         connection.execute(
             text("INSERT INTO canary SELECT n, 'row ' || n FROM generate_series(1, 50) n")
         )
-    canary.dispose()
     yield private
     cluster.release(private)
 
@@ -115,10 +103,8 @@ def test_canary_database_is_untouched_by_a_full_run(canary_server, workers):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout
     assert fingerprint(canary_url) == before
-    admin = autocommit_engine(canary_server.url())
-    with admin.connect() as connection:
+    with autocommit_connection(canary_server.url()) as connection:
         left = connection.scalars(
             text("SELECT datname FROM pg_database WHERE datname LIKE '%test%'")
         ).all()
-    admin.dispose()
     assert left == []

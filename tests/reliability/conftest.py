@@ -14,7 +14,7 @@ from sqlalchemy import text
 import claude_headspace.models  # noqa: F401  -- every table on db.metadata
 from claude_headspace.database import db
 from claude_headspace.testing import cluster
-from claude_headspace.testing.databases import autocommit_engine
+from claude_headspace.testing.databases import autocommit_connection, autocommit_engine
 from tests.reliability.harness import (
     APP_PASSWORD,
     APP_USER,
@@ -26,13 +26,9 @@ from tests.reliability.harness import (
 
 
 def _execute(url, *statements):
-    engine = autocommit_engine(url)
-    try:
-        with engine.connect() as connection:
-            for statement in statements:
-                connection.execute(text(statement))
-    finally:
-        engine.dispose()
+    with autocommit_connection(url) as connection:
+        for statement in statements:
+            connection.execute(text(statement))
 
 
 def _seed(server: cluster.PrivateCluster) -> None:

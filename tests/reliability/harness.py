@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from claude_headspace.testing import cluster
-from claude_headspace.testing.databases import autocommit_engine
+from claude_headspace.testing.databases import autocommit_connection
 from claude_headspace.testing.environment import CONFIG_ENVIRONMENT
 from claude_headspace.testing.settings import (
     BINDIR_SETTING,
@@ -136,49 +136,37 @@ class Reliability:
 
     def fingerprint(self) -> dict[str, object]:
         """Every non-test database: its oid, tables, row counts and a checksum of rows."""
-        engine = autocommit_engine(self.url())
-        try:
-            with engine.connect() as connection:
-                names = connection.scalars(
-                    text(
-                        "SELECT datname FROM pg_database WHERE NOT datistemplate "
-                        "AND datname NOT LIKE '%\\_test%' ORDER BY 1"
-                    )
-                ).all()
-                oids = dict(connection.execute(text("SELECT datname, oid FROM pg_database")).all())
-        finally:
-            engine.dispose()
+        with autocommit_connection(self.url()) as connection:
+            names = connection.scalars(
+                text(
+                    "SELECT datname FROM pg_database WHERE NOT datistemplate "
+                    "AND datname NOT LIKE '%\\_test%' ORDER BY 1"
+                )
+            ).all()
+            oids = dict(connection.execute(text("SELECT datname, oid FROM pg_database")).all())
         return {name: (oids[name], _tables_checksum(self.url(name))) for name in names}
 
 
 def databases_on(url: URL) -> list[str]:
     """Test databases (names containing _test) on the server of ``url``."""
-    engine = autocommit_engine(url)
-    try:
-        with engine.connect() as connection:
-            return connection.scalars(
-                text("SELECT datname FROM pg_database WHERE datname LIKE '%\\_test%' ORDER BY 1")
-            ).all()
-    finally:
-        engine.dispose()
+    with autocommit_connection(url) as connection:
+        return connection.scalars(
+            text("SELECT datname FROM pg_database WHERE datname LIKE '%\\_test%' ORDER BY 1")
+        ).all()
 
 
 def _tables_checksum(url: URL) -> dict[str, tuple[int, str]]:
-    engine = autocommit_engine(url)
-    try:
-        with engine.connect() as connection:
-            tables = connection.scalars(
-                text(
-                    "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
-                    "ORDER BY 1"
-                )
-            ).all()
-            return {
-                table: tuple(connection.execute(text(f"{ROWS_CHECKSUM} FROM {table} t")).one())
-                for table in tables
-            }
-    finally:
-        engine.dispose()
+    with autocommit_connection(url) as connection:
+        tables = connection.scalars(
+            text(
+                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
+                "ORDER BY 1"
+            )
+        ).all()
+        return {
+            table: tuple(connection.execute(text(f"{ROWS_CHECKSUM} FROM {table} t")).one())
+            for table in tables
+        }
 
 
 def wait_for(path_prefix: Path, count: int = 1, timeout: float = 60) -> None:

@@ -6,17 +6,17 @@ from sqlalchemy.engine import Connection
 import claude_headspace.models  # noqa: F401  -- every table on db.metadata
 from claude_headspace.database import db
 from claude_headspace.testing import migrations
-from claude_headspace.testing.databases import TestDatabase, autocommit_engine
+from claude_headspace.testing.databases import (
+    TestDatabase,
+    autocommit_connection,
+    autocommit_engine,
+)
 from claude_headspace.testing.snapshot import Snapshot, take_snapshot
 
 
 def snapshot_of(database: TestDatabase) -> Snapshot:
-    engine = autocommit_engine(database.url)
-    try:
-        with engine.connect() as connection:
-            return take_snapshot(connection)
-    finally:
-        engine.dispose()
+    with autocommit_connection(database.url) as connection:
+        return take_snapshot(connection)
 
 
 @pytest.fixture(scope="session")

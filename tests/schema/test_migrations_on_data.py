@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from claude_headspace.models import slugify
 from claude_headspace.testing import migrations
-from claude_headspace.testing.databases import autocommit_engine
+from claude_headspace.testing.databases import autocommit_connection
 
 TABLES = ("projects", "agents", "tasks", "turns", "events", "objectives", "objective_histories")
 
@@ -51,12 +51,8 @@ INSERT INTO objective_histories (objective_id, text, started_at, ended_at) VALUE
 
 
 def query(url, sql):
-    engine = autocommit_engine(url)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text(sql)).all()
-    finally:
-        engine.dispose()
+    with autocommit_connection(url) as connection:
+        return connection.execute(text(sql)).all()
 
 
 def dump(url) -> dict[str, list[str]]:
@@ -67,10 +63,8 @@ def test_rows_survive_upgrade_to_head_and_a_step_down_and_up(make_test_database)
     database = make_test_database("migrationdata")
     first = migrations.revisions_in_order()[0].revision
     migrations.upgrade(database.url, first)
-    engine = autocommit_engine(database.url)
-    with engine.connect() as connection:
+    with autocommit_connection(database.url) as connection:
         connection.exec_driver_sql(SEED)
-    engine.dispose()
     counts = {t: query(database.url, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES}
     assert all(counts.values()), counts
 

@@ -4,7 +4,7 @@ import itertools
 
 from claude_headspace.database import db
 from claude_headspace.testing import migrations
-from claude_headspace.testing.databases import autocommit_engine
+from claude_headspace.testing.databases import autocommit_connection
 from claude_headspace.testing.snapshot import diff_snapshots
 from tests.schema.conftest import snapshot_of
 
@@ -20,12 +20,8 @@ def test_migrations_and_models_build_identical_schemas(head_snapshot, models_dat
 
 
 def test_autogenerate_proposes_nothing(migrated_database):
-    engine = autocommit_engine(migrated_database.url)
-    try:
-        with engine.connect() as connection:
-            assert migrations.autogenerate_diff(connection, db.metadata) == []
-    finally:
-        engine.dispose()
+    with autocommit_connection(migrated_database.url) as connection:
+        assert migrations.autogenerate_diff(connection, db.metadata) == []
 
 
 def test_single_head_and_a_linear_unbroken_chain():

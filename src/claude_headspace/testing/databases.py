@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import URL, Connection, Engine
@@ -45,6 +47,17 @@ def autocommit_engine(url: URL) -> Engine:
             "application_name": APPLICATION_NAME,
         },
     )
+
+
+@contextmanager
+def autocommit_connection(url: URL) -> Iterator[Connection]:
+    """One administrative connection to ``url``, closed (and its engine disposed) after."""
+    engine = autocommit_engine(url)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 class TestDatabase:

@@ -231,15 +231,10 @@ def database_cleaner(
 ) -> Iterator[DatabaseCleaner]:
     from ..database import db
     from .cleanup import DatabaseCleaner
-    from .databases import autocommit_engine
+    from .databases import autocommit_connection
 
-    engine = autocommit_engine(test_database.url)
-    connection = engine.connect()
-    try:
+    with autocommit_connection(test_database.url) as connection:
         yield DatabaseCleaner(connection, db.metadata, cleanup_strategy(pytestconfig))
-    finally:
-        connection.close()
-        engine.dispose()
 
 
 def _register_pool_connections(engine: Engine, cleaner: DatabaseCleaner) -> None:
