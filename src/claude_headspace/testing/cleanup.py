@@ -113,7 +113,7 @@ class DatabaseCleaner:
         try:
             result = self.connection.exec_driver_sql(self._call).scalar()
         except OperationalError as exc:
-            if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            if not _is_lock_timeout(exc):
                 raise
             # Still blocked: a session is busy (e.g. a thread mid-query). End them all.
             ended = self.terminate_other_sessions()
@@ -149,7 +149,7 @@ class DatabaseCleaner:
         try:
             self.connection.exec_driver_sql(self._vacuum)
         except OperationalError as exc:  # a leaked lock: skip, the next round will do
-            if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            if not _is_lock_timeout(exc):
                 raise
 
     def terminate_other_sessions(self) -> int:
@@ -160,6 +160,10 @@ class DatabaseCleaner:
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             ).all()
         )
+
+
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "pgcode", None) == LOCK_NOT_AVAILABLE
 
 
 def _quote(connection: Connection, name: str) -> str:

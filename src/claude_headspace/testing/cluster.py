@@ -82,7 +82,7 @@ def find_binaries() -> tuple[Path | None, list[str]]:
     explicit = os.environ.get(BINDIR_SETTING, "").strip()
     if explicit:  # the user chose a PostgreSQL installation: look nowhere else
         directory = Path(explicit)
-        found = all((directory / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres"))
+        found = _has_server_binaries(directory)
         return (directory if found else None), [f"{BINDIR_SETTING}={explicit}"]
     candidates: list[Path] = []
     tried: list[str] = []
@@ -104,9 +104,13 @@ def find_binaries() -> tuple[Path | None, list[str]]:
         candidates.extend(Path(p) for p in sorted(glob.glob(pattern), key=_version_key))
         tried.append(pattern)
     for directory in candidates:
-        if all((directory / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres")):
+        if _has_server_binaries(directory):
             return directory, tried
     return None, tried
+
+
+def _has_server_binaries(directory: Path) -> bool:
+    return all((directory / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres"))
 
 
 def _version_key(path: str) -> tuple[int, str]:
