@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import os
-import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -74,16 +73,8 @@ def cleanup_strategy(config: pytest.Config) -> str:
     return DEFAULT_CLEANUP_STRATEGY
 
 
-# In an xdist worker, execnet's I/O thread competes for the GIL; with the default 5 ms
-# switch interval every database round trip can wait for a handoff. Measured on the
-# synthetic suite (benchmarks/bench.py): 2000 chain tests, -n 2: 14.2 s -> 11.2 s.
-XDIST_WORKER_SWITCH_INTERVAL = 0.0002
-
-
 def pytest_configure(config: pytest.Config) -> None:
     cleanup_strategy(config)  # a bad setting fails the run up front, not per test
-    if hasattr(config, "workerinput"):
-        sys.setswitchinterval(XDIST_WORKER_SWITCH_INTERVAL)
 
 
 @pytest.hookimpl(trylast=True)
