@@ -6,7 +6,12 @@ Uses the tests' own server discovery (configured server, else a private cluster)
 test-database names (claude_headspace_bench_test...). The last line is machine-readable:
 
     summary: cycle_ratio=... empty_cleanup_ms=... truncate_cycle_ratio=... xdist_speedup=...
-             worker_setup_ms=...
+             worker_setup_ms=... halves_speedup=... cpu_scaling=...
+
+The last two are controls for ``xdist_speedup``, measured between its runs:
+``halves_speedup`` is what two workers could give with no xdist cost at all (the suite
+split in two, run as independent ``-n 0`` runs side by side); ``cpu_scaling`` is how
+much more two CPU-bound processes get done than one on this machine, now.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -199,9 +205,56 @@ def test_chain(n):
 """
 
 
-def measure_xdist(tests: int, repeats: int, files: int = 10) -> dict[str, float]:
-    """Median wall time of whole pytest runs, -n 0 and -n 2 alternating."""
-    walls: dict[str, list[float]] = {"0": [], "2": []}
+SPIN = """
+import time
+start = time.perf_counter()
+total = 0
+for i in range({loops}):
+    total += i
+print(time.perf_counter() - start)
+"""
+
+
+def measure_cpu_scaling(loops: int = 5_000_000) -> float:
+    """How much more two CPU-bound processes get done than one, on this machine, now.
+
+    The ceiling for any ``-n 2`` speed-up: 2.0 on two idle, dedicated cores, less on
+    virtual cores whose host is busy.
+    """
+
+    def slowest_of(count: int) -> float:
+        command = [sys.executable, "-c", SPIN.format(loops=loops)]
+        processes = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(count)
+        ]
+        return max(float(process.communicate()[0]) for process in processes)
+
+    alone = slowest_of(1)
+    return 2 * alone / slowest_of(2)
+
+
+@dataclass
+class XdistResult:
+    """Median wall times (s) of the synthetic suite, and what the machine allows."""
+
+    serial: float  # -n 0
+    xdist: float  # -n 2
+    halves: float  # two -n 0 runs of half the suite each, side by side: no xdist at all
+    cpu_scaling: float  # two CPU-bound processes vs one
+
+    @property
+    def speedup(self) -> float:
+        return self.serial / self.xdist
+
+
+def measure_xdist(tests: int, repeats: int, files: int = 10) -> XdistResult:
+    """Whole pytest runs of ``tests`` chain tests, the variants interleaved ``repeats`` times.
+
+    Two controls sit between them: the machine's CPU scaling, and the suite split in two
+    halves run side by side as independent ``-n 0`` runs, which is what two workers could
+    do with no xdist cost at all.
+    """
+    walls: dict[str, list[float]] = {"serial": [], "xdist": [], "halves": [], "cpu": []}
     with tempfile.TemporaryDirectory(prefix="headspace-bench-") as tmp:
         suite = Path(tmp)
         (suite / "conftest.py").write_text(SYNTHETIC_CONFTEST)
@@ -209,35 +262,54 @@ def measure_xdist(tests: int, repeats: int, files: int = 10) -> dict[str, float]
             (suite / f"test_chain_{index}.py").write_text(
                 SYNTHETIC_TESTS.format(count=tests // files)
             )
-        env = dict(os.environ, DATABASE_NAME=f"claude_headspace_{LABEL}", PYTHONPATH=str(ROOT))
-        for workers in ("0", "2") * repeats:
-            command = [
-                sys.executable,
-                "-m",
-                "pytest",
-                str(suite),
-                "-q",
-                "-n",
-                workers,
-                "--rootdir",
-                str(suite),
-                "-p",
-                "no:randomly",
-                "-p",
-                "no:cacheprovider",
-                "-p",
-                "no:faker",
-            ]  # as pyproject.toml: faker's plugin costs 0.6 s
-            start = time.perf_counter()
-            result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
-            walls[workers].append(time.perf_counter() - start)
-            if result.returncode != 0:
-                raise SystemExit(
-                    f"synthetic suite failed with -n {workers}:\n{result.stdout[-2000:]}"
-                )
-            passed = result.stdout.strip().splitlines()[-1]
-            print(f"  -n {workers}: {passed} ({walls[workers][-1]:.2f} s wall)")
-    return {workers: statistics.median(times) for workers, times in walls.items()}
+        modules = sorted(str(path) for path in suite.glob("test_chain_*.py"))
+        halves = [modules[: files // 2], modules[files // 2 :]]
+
+        def start(paths: list[str], workers: str, name: str) -> subprocess.Popen[str]:
+            env = dict(os.environ, DATABASE_NAME=f"claude_headspace_{name}", PYTHONPATH=str(ROOT))
+            # Python's default: bytecode and pytest's rewritten test modules are cached
+            # after the first run. With PYTHONDONTWRITEBYTECODE every worker would
+            # recompile them, measuring the setting rather than the framework.
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            command = [sys.executable, "-m", "pytest", *paths, "-q", "-n", workers]
+            command += ["--rootdir", str(suite), "-p", "no:randomly", "-p", "no:cacheprovider"]
+            command += ["-p", "no:faker"]  # as pyproject.toml: faker's plugin costs 0.6 s
+            return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+        def run(*runs: tuple[list[str], str, str]) -> tuple[float, str]:
+            began = time.perf_counter()
+            processes = [start(*spec) for spec in runs]
+            outputs = [process.communicate()[0] for process in processes]
+            wall = time.perf_counter() - began
+            for process, output in zip(processes, outputs, strict=True):
+                if process.returncode != 0:
+                    raise SystemExit(f"synthetic suite failed:\n{output[-2000:]}")
+            return wall, " + ".join(output.strip().splitlines()[-1] for output in outputs)
+
+        wall, passed = run(([str(suite)], "2", LABEL))
+        print(f"  warm-up -n 2: {passed} ({wall:.2f} s wall, not counted)")
+        for _ in range(repeats):
+            walls["cpu"].append(measure_cpu_scaling())
+            for key, label, runs in (
+                ("serial", "-n 0", [([str(suite)], "0", LABEL)]),
+                (
+                    "halves",
+                    "halves",
+                    [(half, "0", f"{LABEL}_half{n}") for n, half in enumerate(halves)],
+                ),
+                ("xdist", "-n 2", [([str(suite)], "2", LABEL)]),
+            ):
+                wall, passed = run(*runs)
+                walls[key].append(wall)
+                print(f"  {label}: {passed} ({wall:.2f} s wall)")
+            print(f"  two CPU-bound processes: {walls['cpu'][-1]:.2f}x one")
+    medians = {key: statistics.median(values) for key, values in walls.items()}
+    return XdistResult(
+        serial=medians["serial"],
+        xdist=medians["xdist"],
+        halves=medians["halves"],
+        cpu_scaling=medians["cpu"],
+    )
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -256,6 +328,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 20:
         parser.error("--rounds must be at least 20")
+    if args.synthetic_tests < 10 or args.repeats < 1:
+        parser.error("--synthetic-tests must be at least 10 (one per file), --repeats at least 1")
 
     base = url_for_test_database(label=LABEL)
     server = connect_server(base)
@@ -325,10 +399,19 @@ def main() -> None:
     print(table(["phase", "ms"], setup_rows))
 
     print(f"\nSynthetic suite: {args.synthetic_tests} chain tests, {args.repeats} runs each")
-    walls = measure_xdist(args.synthetic_tests, args.repeats)
-    speedup = walls["0"] / walls["2"]
+    xdist = measure_xdist(args.synthetic_tests, args.repeats)
     print(
-        table(["workers", "wall s"], [["-n 0", f"{walls['0']:.2f}"], ["-n 2", f"{walls['2']:.2f}"]])
+        table(
+            ["median of the runs", "value"],
+            [
+                ["-n 0 wall, s", f"{xdist.serial:.2f}"],
+                ["-n 2 wall, s", f"{xdist.xdist:.2f}"],
+                ["-n 2 speed-up", f"{xdist.speedup:.2f}x"],
+                ["two halves side by side, -n 0 each (no xdist): wall, s", f"{xdist.halves:.2f}"],
+                ["  speed-up without xdist's own cost", f"{xdist.serial / xdist.halves:.2f}x"],
+                ["two CPU-bound processes vs one (the machine)", f"{xdist.cpu_scaling:.2f}x"],
+            ],
+        )
     )
 
     default_cycle = statistics.median(results["delete"]["cycle"])
@@ -338,7 +421,8 @@ def main() -> None:
         f"\nsummary: cycle_ratio={default_cycle / base_cycle:.2f} "
         f"empty_cleanup_ms={empty_cleanup:.3f} "
         f"truncate_cycle_ratio={truncate_cycle / base_cycle:.2f} "
-        f"xdist_speedup={speedup:.2f} worker_setup_ms={ms(worker_setup):.0f}"
+        f"xdist_speedup={xdist.speedup:.2f} worker_setup_ms={ms(worker_setup):.0f} "
+        f"halves_speedup={xdist.serial / xdist.halves:.2f} cpu_scaling={xdist.cpu_scaling:.2f}"
     )
 
 
