@@ -16,7 +16,6 @@ Fixtures:
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 import warnings
@@ -75,15 +74,6 @@ def cleanup_strategy(config: pytest.Config) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     cleanup_strategy(config)  # a bad setting fails the run up front, not per test
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_finish(session: pytest.Session) -> None:
-    # Everything imported and collected so far lives until the process exits: moving it
-    # out of the collector's reach makes every full collection during the run, and the
-    # one at interpreter exit, cheaper. Measured with benchmarks/bench.py (see
-    # docs/testing.md, Performance): about 0.3 s less per process at exit.
-    gc.freeze()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
