@@ -2,25 +2,57 @@
 
 from __future__ import annotations
 
-import nox
+import hashlib
+from pathlib import Path
 
+import nox
+from nox.virtualenv import HAS_UV, UV
+
+nox.needs_version = ">=2025.2.9"  # nox.project; older nox says so instead of crashing
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["unit", "integration", "schema_parity"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+LOCK_INPUTS = ("pyproject.toml", "uv.lock")
+STAMP = ".claude-headspace-installed"
 
 
 def install(session: nox.Session, *groups: str) -> None:
-    """The project (editable) plus dependency groups, all from pyproject.toml.
+    """The project (editable) plus dependency groups, at the versions in uv.lock.
 
-    Byte-compiled at install time: uv does not compile by default, and with
-    PYTHONDONTWRITEBYTECODE set every pytest process (and xdist worker) would compile
-    SQLAlchemy and friends from source again, ~1.5 s each.
+    Nothing is installed when pyproject.toml, uv.lock and the groups are what the
+    session's virtualenv was last built from: sessions then run with no network. With
+    uv (nox's default backend here) the lock is used as it is (``uv sync --frozen``);
+    without uv, pip installs the same groups from pyproject.toml, unlocked.
+
+    Byte-compiled at install time: with PYTHONDONTWRITEBYTECODE set, every pytest
+    process (and xdist worker) would compile SQLAlchemy and friends again, ~1.5 s each.
     """
-    requirements = [r for g in groups for r in nox.project.dependency_groups(PYPROJECT, g)]
-    session.install("-e", ".", *requirements, env={"UV_COMPILE_BYTECODE": "1"})
+    venv = Path(session.virtualenv.location)
+    wanted = hashlib.sha256(
+        b"".join(Path(name).read_bytes() for name in LOCK_INPUTS) + repr(groups).encode()
+    ).hexdigest()
+    stamp = venv / STAMP
+    if stamp.is_file() and stamp.read_text() == wanted:
+        session.log("dependencies unchanged since this virtualenv was built: not installing")
+        return
+    env = {"UV_COMPILE_BYTECODE": "1"}
+    if HAS_UV and session.venv_backend == "uv":
+        session.run_install(
+            UV,
+            "sync",
+            "--frozen",
+            "--no-default-groups",
+            *(f"--group={group}" for group in groups),
+            env={**env, "UV_PROJECT_ENVIRONMENT": str(venv)},
+        )
+    else:
+        session.warn("uv is not installed: installing from pyproject.toml, not from uv.lock")
+        requirements = [r for g in groups for r in nox.project.dependency_groups(PYPROJECT, g)]
+        session.install("-e", ".", *requirements, env=env)
+    stamp.write_text(wanted)
 
 
 def run_pytest(session: nox.Session, path: str, *defaults: str) -> None:
@@ -61,6 +93,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def leftovers(session: nox.Session) -> None:
+    """List what test runs left (databases, private clusters); ``-- --remove`` removes it."""
+    install(session)
+    session.run("python", "-m", "claude_headspace.testing.leftovers", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     install(session, "lint")
@@ -70,9 +109,19 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def serve(session: nox.Session) -> None:
-    """Set up: create the configured database, migrate it to head, serve the app."""
+    """Set up and serve: create + migrate the configured database, then serve the app.
+
+    With the server down (or refusing us), one line says why and the app starts
+    degraded; it connects by itself once the server is up.
+    """
     install(session)
     env = {"FLASK_APP": "claude_headspace"}
-    session.run("flask", "create-db", env=env)
-    session.run("flask", "db", "upgrade", env=env)
+    session.run("flask", "prepare-db", env=env)
     session.run("python", "-m", "claude_headspace", *session.posargs, env=env)
+
+
+@nox.session
+def flask(session: nox.Session) -> None:
+    """Any flask command of the app, e.g. ``nox -s flask -- db upgrade``."""
+    install(session)
+    session.run("flask", "--app", "claude_headspace", *(session.posargs or ["--help"]))

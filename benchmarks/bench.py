@@ -33,7 +33,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 import claude_headspace.models  # noqa: F401  -- registers the tables
-from claude_headspace.database import db
+from claude_headspace.database import admin_engine, db
 from claude_headspace.models import (
     Agent,
     Event,
@@ -45,12 +45,20 @@ from claude_headspace.models import (
     TurnIntent,
 )
 from claude_headspace.testing.cleanup import DatabaseCleaner
-from claude_headspace.testing.databases import TestDatabase, autocommit_engine
+from claude_headspace.testing.databases import TestDatabase
+from claude_headspace.testing.isolation import (
+    CATALOG_CHECK,
+    COUNTED_CHECK,
+    DDL_COUNTER_SETUP,
+    SESSION_STATE,
+)
 from claude_headspace.testing.names import url_for_test_database
 from claude_headspace.testing.server import connect_server
+from claude_headspace.testing.settings import SettingsError, TestSettings, read_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 LABEL = "bench"
+RUN = uuid.uuid4().hex  # marks the benchmark's own databases
 
 
 def write_chain(session: Session) -> None:
@@ -98,17 +106,22 @@ def stats(samples: list[float]) -> tuple[float, float]:
 MODES = ("rollback", "truncate", "delete")
 
 
-def measure_cleanup(urls: dict[str, URL], rounds: int) -> dict[str, dict[str, list[float]]]:
+def measure_cleanup(
+    urls: dict[str, URL], rounds: int, claims: dict[str, int | None]
+) -> dict[str, dict[str, list[float]]]:
     """Round-robin over the modes, so drift in the machine hits every mode alike.
 
     Each mode has its own database: TRUNCATE gives tables new files, which would make
     the next mode's inserts extend fresh files and skew its numbers.
     """
     engines = {mode: create_engine(url, pool_size=2) for mode, url in urls.items()}
-    admins = {mode: autocommit_engine(urls[mode]).connect() for mode in ("truncate", "delete")}
+    admins = {mode: admin_engine(urls[mode]).connect() for mode in ("truncate", "delete")}
     cleaners = {
-        mode: DatabaseCleaner(connection, db.metadata, mode) for mode, connection in admins.items()
+        # As the plugin makes them: checking the run's claim in every cleanup.
+        mode: DatabaseCleaner(connection, db.metadata, mode, run=RUN, claim_pid=claims[mode])
+        for mode, connection in admins.items()
     }
+    print(f"schema-change detection in the cleanup: {cleaners['delete'].detection}")
     results: dict[str, dict[str, list[float]]] = {
         mode: {"cleanup": [], "cycle": [], "empty": []} for mode in MODES
     }
@@ -160,13 +173,43 @@ def measure_cleanup(urls: dict[str, URL], rounds: int) -> dict[str, dict[str, li
     return results
 
 
-def measure_worker_setup(base, repeats: int = 5) -> dict[str, list[float]]:
+def measure_detection(url: URL, rounds: int) -> dict[str, list[float]]:
+    """What the isolation checks cost per test, each sent as its own statement.
+
+    One of the two schema checks runs inside the cleanup's one round trip (the cleanup
+    rows above include the one the cleaner chose, printed with them); the session-state
+    check runs once per pooled connection a test used. Sent alone, each pays a round
+    trip and its planning, which the cleanup's cached plpgsql function does not.
+    """
+    statements = {
+        "round trip (SELECT 1), for reference": "SELECT 1",
+        "DDL count check (superuser; in every cleanup)": f"SELECT {COUNTED_CHECK}",
+        "catalog check (otherwise; in every cleanup)": f"SELECT {CATALOG_CHECK}",
+        "session state of one pooled connection": SESSION_STATE,
+    }
+    samples: dict[str, list[float]] = {label: [] for label in statements}
+    engine = create_engine(url, pool_size=1)
+    with engine.connect() as connection:
+        connection.exec_driver_sql(DDL_COUNTER_SETUP)
+        connection.commit()
+        for _ in range(rounds):
+            for label, statement in statements.items():
+                start = time.perf_counter()
+                connection.exec_driver_sql(statement).all()
+                samples[label].append(time.perf_counter() - start)
+            connection.rollback()
+    engine.dispose()
+    return samples
+
+
+def measure_worker_setup(settings: TestSettings, repeats: int = 5) -> dict[str, list[float]]:
     phases: dict[str, list[float]] = {"server check": [], "create": [], "schema": [], "drop": []}
     for n in range(repeats):
         start = time.perf_counter()
-        server = connect_server(base)
+        server = connect_server(settings, RUN)
         checked = time.perf_counter()
-        database = TestDatabase(server, url_for_test_database(base, label=f"setup{n}").database)
+        name = url_for_test_database(settings.test_url, label=f"setup{n}").database
+        database = TestDatabase(server, name, run=RUN, lock_wait=settings.lock_wait)
         database.setup()
         created = time.perf_counter()
         database.build_schema(db.metadata)
@@ -333,17 +376,30 @@ def main() -> None:
     if args.synthetic_tests < 10 or args.repeats < 1:
         parser.error("--synthetic-tests must be at least 10 (one per file), --repeats at least 1")
 
-    base = url_for_test_database(label=LABEL)
-    server = connect_server(base)
+    try:
+        settings = read_settings(os.environ)
+    except SettingsError as exc:
+        parser.error(exc.message)
+    server = connect_server(settings, RUN)
     print(f"server: {server.describe()}")
     databases = {
-        mode: TestDatabase(server, url_for_test_database(base, label=mode).database)
+        mode: TestDatabase(
+            server,
+            url_for_test_database(settings.test_url, label=f"{LABEL}_{mode}").database,
+            run=RUN,
+            lock_wait=settings.lock_wait,
+        )
         for mode in MODES
     }
     try:
         for database in databases.values():
             database.setup(db.metadata)
-        results = measure_cleanup({m: d.url for m, d in databases.items()}, args.rounds)
+        results = measure_cleanup(
+            {m: d.url for m, d in databases.items()},
+            args.rounds,
+            {m: d.claim_pid for m, d in databases.items()},
+        )
+        detection = measure_detection(databases["delete"].url, args.rounds)
     finally:
         for database in databases.values():
             database.teardown()
@@ -393,8 +449,16 @@ def main() -> None:
         )
     )
 
+    print("\nIsolation checks per test (median, p90), ms")
+    print(
+        table(
+            ["check", "median", "p90"],
+            [[label, *(f"{v:.3f}" for v in stats(v))] for label, v in detection.items()],
+        )
+    )
+
     print("\nPer-worker session overhead (median of 5), ms")
-    phases = measure_worker_setup(base)
+    phases = measure_worker_setup(settings)
     setup_rows = [[phase, f"{ms(statistics.median(v)):.1f}"] for phase, v in phases.items()]
     worker_setup = sum(statistics.median(v) for v in phases.values())
     setup_rows.append(["total", f"{ms(worker_setup):.1f}"])

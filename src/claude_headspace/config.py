@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import os
+import re
+import reprlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONFIG_PATH = "config.yaml"
+MAX_CONFIG_BYTES = 64 * 1024  # a real config.yaml is a few hundred bytes
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "server": {"host": "127.0.0.1", "port": 5055, "debug": False},
@@ -69,23 +72,50 @@ class ConfigError(click.ClickException, ValueError):
     exit_code = 2
 
 
-def load_config(config_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def load_config(
+    config_path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Return the merged configuration: defaults <- YAML file <- environment.
 
     A missing file means "use the defaults"; a file that exists but cannot be
-    used is an error.
+    used is an error. ``environ`` defaults to ``os.environ``.
     """
     path = Path(config_path if config_path is not None else DEFAULT_CONFIG_PATH)
     config = copy.deepcopy(DEFAULTS)
     if path.exists():
         _merge_file(config, _read_yaml(path), source=str(path))
-    _apply_env(config)
+    _apply_env(config, os.environ if environ is None else environ)
     return config
 
 
 def _read_yaml(path: Path) -> Mapping[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB, which no configuration file "
+            "of this app needs; is it the right file? Compare it with config.example.yaml."
+        )
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8 or compare it with config.example.yaml."
+        ) from None
+    if "\x00" in source:
+        raise ConfigError(f"{path}: contains NUL bytes, so it is not a YAML text file.")
+    try:
+        data = yaml.safe_load(source)
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: nested too deeply to be a configuration (sections hold settings, "
+            "settings hold single values); compare it with config.example.yaml."
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -94,8 +124,6 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
             f"{path}: invalid YAML{where}: {problem}. Fix the file or compare it with "
             "config.example.yaml."
         ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -129,9 +157,9 @@ def _merge_file(config: dict[str, Any], data: Mapping[str, Any], source: str) ->
             config[section][key] = _coerce(section, key, value, source)
 
 
-def _apply_env(config: dict[str, Any]) -> None:
+def _apply_env(config: dict[str, Any], environ: Mapping[str, str]) -> None:
     for env_name, (section, key) in ENV_OVERRIDES.items():
-        raw = os.environ.get(env_name)
+        raw = environ.get(env_name)
         if raw is not None:
             config[section][key] = _coerce(section, key, raw, f"environment variable {env_name}")
 
@@ -180,32 +208,72 @@ def _coerce(section: str, key: str, value: Any, source: str) -> Any:
     return value
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+_SHORT_REPR.maxlevel = 2
+
+
 def _show(section: str, key: str, value: Any) -> str:
     if (section, key) in _SECRET_KEYS:
         return "a value (hidden)"
-    return repr(value)
+    return _SHORT_REPR.repr(value)  # bounded: a value may be a huge or deeply nested YAML node
 
 
 def build_database_url(database: Mapping[str, Any], *, name: str | None = None) -> URL:
     """Build the psycopg2 URL for a ``database`` config section.
 
-    ``URL.create`` quotes every part, so passwords with ``@``, ``/`` or ``%`` work.
+    ``URL.create`` quotes every part, so passwords with ``@``, ``/`` or ``%`` work. A
+    host that is a directory (``/var/run/postgresql``) is a Unix socket directory; it
+    goes in the query, the only form of it that survives rendering and parsing again.
     """
+    name = name if name is not None else database["name"]
+    user, password = database["user"] or None, database["password"] or None
+    if str(database["host"]).startswith("/"):
+        return URL.create(
+            DRIVER,
+            username=user,
+            password=password,
+            database=name,
+            query={"host": database["host"], "port": str(database["port"])},
+        )
     return URL.create(
         DRIVER,
-        username=database["user"] or None,
-        password=database["password"] or None,
+        username=user,
+        password=password,
         host=database["host"],
         port=database["port"],
-        database=name if name is not None else database["name"],
+        database=name,
     )
 
 
+# The port part of a URL, as SQLAlchemy's parser splits it (user:password@host:port).
+_URL_PORT = re.compile(
+    r"^[\w+]+://(?:[^:/]*(?::[^@]*)?@)?(?:\[[^/?]+\]|[^/:?]+)?(?::(?P<port>[^/?]*))?"
+)
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def _check_port(port: str | None, setting: str) -> None:
+    """Ports are ASCII digits 1-65535 (``int()`` would also take ' 5432', '+5432', '٥٤٣٢')."""
+    if port is None:
+        return
+    if not _PORT.fullmatch(port) or not 1 <= int(port) <= 65535:
+        raise ConfigError(
+            f"{setting}: the port must be a number from 1 to 65535, got {_SHORT_REPR.repr(port)}."
+        )
+
+
 def parse_database_url(raw: str, setting: str) -> URL:
-    """Parse a user-given URL and pin it to psycopg2, or raise :class:`ConfigError`."""
+    """Parse a user-given URL and pin it to psycopg2, or raise :class:`ConfigError`.
+
+    No message repeats the URL itself: it may hold a password.
+    """
+    text = raw.strip()
+    shape = _URL_PORT.match(text)
+    _check_port(shape.group("port") if shape else None, setting)
     try:
-        url = make_url(raw.strip())
-    except ArgumentError:
+        url = make_url(text)
+    except (ArgumentError, ValueError, TypeError):
         raise ConfigError(
             f"{setting} is not a valid database URL; expected "
             "postgresql://user:password@host:port/database."
@@ -217,12 +285,14 @@ def parse_database_url(raw: str, setting: str) -> URL:
         )
     if not url.database:
         raise ConfigError(f"{setting} names no database ({mask_url(url)}); add /<database>.")
+    query_port = url.query.get("port")
+    _check_port(query_port if isinstance(query_port, str) else None, setting)
     return url.set(drivername=DRIVER)
 
 
-def get_database_url(config: Mapping[str, Any]) -> str:
+def get_database_url(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> str:
     """The application's database URL: ``DATABASE_URL`` if set, else the config fields."""
-    raw = os.environ.get("DATABASE_URL")
+    raw = (os.environ if environ is None else environ).get("DATABASE_URL")
     url = (
         parse_database_url(raw, "DATABASE_URL")
         if raw and raw.strip()
@@ -236,7 +306,7 @@ def mask_url(url: str | URL) -> str:
     if isinstance(url, str):
         try:
             url = make_url(url)
-        except ArgumentError:
+        except (ArgumentError, ValueError, TypeError):
             return "<unparseable database URL>"
     if url.drivername in POSTGRES_SCHEMES:
         url = url.set(drivername="postgresql")
@@ -244,3 +314,10 @@ def mask_url(url: str | URL) -> str:
         url = url.set(password="***")
     # hide_password=False so the literal *** placeholder is shown unquoted.
     return url.render_as_string(hide_password=False).replace("%2A%2A%2A", "***")
+
+
+def address_of(url: URL) -> str:
+    """``host:port``, or the socket directory and port: never the user or password."""
+    host = url.query.get("host") or url.host or "localhost"
+    port = url.query.get("port") or url.port or 5432
+    return f"{host}:{port}"

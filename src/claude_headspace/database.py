@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from .config import mask_url
 
@@ -42,6 +45,59 @@ def engine_options(database: dict[str, Any]) -> dict[str, Any]:
         "pool_pre_ping": True,
         "connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     }
+
+
+ADMIN_APPLICATION_NAME = "claude_headspace.admin"
+# Server-side limits an administrator may set on the server, a database or a role. An
+# administrative session is idle for long stretches (it holds a lock for a whole test
+# run) or runs one long statement (CREATE DATABASE): these would end it.
+ADMIN_TIMEOUTS_OFF = (
+    "SELECT set_config(name, '0', false) FROM pg_settings WHERE name IN "
+    "('idle_session_timeout', 'idle_in_transaction_session_timeout', "
+    "'statement_timeout', 'lock_timeout')"
+)
+
+
+def admin_engine(url: URL | str, application_name: str = ADMIN_APPLICATION_NAME) -> Engine:
+    """An engine for administrative work: no pool, autocommit, bounded connect.
+
+    Every connection switches off the server-side session timeouts (see above) and
+    uses TCP keepalives, so a connection held for hours stays ours.
+    """
+    engine = create_engine(
+        url,
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": application_name,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    )
+
+    @event.listens_for(engine, "connect")
+    def _timeouts_off(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(ADMIN_TIMEOUTS_OFF)
+        dbapi_connection.commit()
+
+    return engine
+
+
+@contextmanager
+def admin_connection(
+    url: URL | str, application_name: str = ADMIN_APPLICATION_NAME
+) -> Iterator[Connection]:
+    """One administrative connection to ``url``, closed (and its engine disposed) after."""
+    engine = admin_engine(url, application_name)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def describe_error(exc: BaseException) -> str:

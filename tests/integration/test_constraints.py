@@ -245,3 +245,13 @@ def test_insert_with_unknown_parent_is_rejected():
         db.session.execute(insert(Task).values(agent_id=999))
     db.session.rollback()
     assert err.value.orig.diag.constraint_name == "fk_tasks_agent_id_agents"
+
+
+def test_an_agent_recorded_without_its_session_fails_at_flush():
+    """session_uuid identifies the Claude Code session: the model never invents one."""
+    db.session.add(Agent(project=ProjectFactory()))
+    with pytest.raises(IntegrityError) as err:
+        db.session.flush()
+    db.session.rollback()
+    assert err.value.orig.pgcode == "23502"  # not_null_violation
+    assert err.value.orig.diag.column_name == "session_uuid"

@@ -1,93 +1,157 @@
-"""The test-database lifecycle itself: stale leftovers, live runs, cleanup end state."""
+"""The test-database lifecycle itself: abandoned databases, live runs, claims, cleanup.
+
+Every database made here goes through TestDatabase, so it carries the mark: if this
+process dies mid-test, the next run drops what it left.
+"""
 
 import os
+import uuid
 
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.database import db
-from claude_headspace.testing.cleanup import STRATEGIES, DatabaseCleaner, leftovers
-from claude_headspace.testing.databases import (
-    LOCK_NAMESPACE,
-    TestDatabase,
-    autocommit_connection,
-    autocommit_engine,
-)
-from claude_headspace.testing.errors import DatabaseInUseError
+from claude_headspace.database import admin_connection, db
+from claude_headspace.testing.cleanup import DatabaseCleaner, leftovers
+from claude_headspace.testing.databases import TestDatabase
+from claude_headspace.testing.errors import DatabaseInUseError, UnsafeDatabaseError
 from claude_headspace.testing.names import url_for_test_database
-from tests.integration.factories import ObjectiveHistoryFactory, TurnFactory
+from claude_headspace.testing.settings import CLEANUP_STRATEGIES
+from tests.integration.factories import ObjectiveHistoryFactory, ProjectFactory, TurnFactory
 
 
-def name_for(label, worker):
-    return url_for_test_database(label=f"{label}{os.getpid()}", worker=worker).database
+@pytest.fixture
+def name_for(test_settings):
+    def name(label, worker=None):
+        return url_for_test_database(
+            test_settings.test_url, label=f"{label}{os.getpid()}", worker=worker
+        ).database
+
+    return name
+
+
+@pytest.fixture
+def lifecycle(test_server):
+    """TestDatabase objects of other (pretend) runs, torn down whatever happens."""
+    made = []
+
+    def make(name, run=None, **options):
+        database = TestDatabase(test_server, name, run=run or uuid.uuid4().hex, **options)
+        made.append(database)
+        return database
+
+    yield make
+    for database in made:
+        database.teardown()
 
 
 def existing(server, pattern):
-    with autocommit_connection(server.maintenance_url) as connection:
+    with admin_connection(server.maintenance_url) as connection:
         return connection.scalars(
             text("SELECT datname FROM pg_database WHERE datname LIKE :p ORDER BY 1"),
             {"p": pattern},
         ).all()
 
 
-@pytest.fixture
-def admin(test_server):
-    with autocommit_connection(test_server.maintenance_url) as connection:
-        yield connection
+def end_session(server, pid):
+    with admin_connection(server.maintenance_url) as connection:
+        assert connection.scalar(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
 
 
-def test_stale_siblings_of_dead_runs_are_dropped_and_live_ones_kept(test_server, admin):
-    stale, live = name_for("sweep", "gw7"), name_for("sweep", "gw8")
-    admin.execute(text(f"CREATE DATABASE {stale}"))
-    admin.execute(text(f"CREATE DATABASE {live}"))
-    holder = autocommit_engine(test_server.maintenance_url).connect()  # a "live run"
-    holder.execute(
-        text("SELECT pg_advisory_lock(:ns, hashtext(:n))"), {"ns": LOCK_NAMESPACE, "n": live}
-    )
-    database = TestDatabase(test_server, name_for("sweep", "gw0"))
-    try:
-        database.setup()
-        family = existing(test_server, f"%sweep{os.getpid()}%")
-        assert family == sorted([database.name, live])
-    finally:
-        database.teardown()
-        holder.close()
-        admin.execute(text(f"DROP DATABASE IF EXISTS {live}"))
-    assert existing(test_server, f"%sweep{os.getpid()}%") == []
+def test_abandoned_databases_are_dropped_and_live_ones_kept(test_server, lifecycle, name_for):
+    crashed = lifecycle(name_for("sweep", "gw7"))
+    crashed.setup()
+    end_session(test_server, crashed.claim_pid)  # its run died: the claim is gone
+    live = lifecycle(name_for("sweep", "gw8"))
+    live.setup()
+    database = lifecycle(name_for("sweep", "gw0"))
+    database.setup()
+    assert existing(test_server, f"%sweep{os.getpid()}%") == sorted([database.name, live.name])
 
 
-def test_a_database_held_by_a_live_run_is_never_dropped(test_server, monkeypatch):
-    monkeypatch.setenv("TEST_DATABASE_LOCK_WAIT", "0.5")
-    first = TestDatabase(test_server, name_for("held", None))
+def test_a_database_held_by_a_live_run_is_never_dropped(test_server, lifecycle, name_for):
+    first = lifecycle(name_for("held"))
     first.setup(db.metadata)
-    try:
-        second = TestDatabase(test_server, first.name)
-        with pytest.raises(DatabaseInUseError) as err:
+    second = lifecycle(first.name, lock_wait=0.5)
+    with pytest.raises(DatabaseInUseError) as err:
+        second.setup(db.metadata)
+    message = str(err.value)
+    assert f"test database '{first.name}'" in message
+    assert "in use by another live test run" in message
+    assert "TEST_DATABASE_URL" in message
+    assert existing(test_server, first.name) == [first.name]  # still there
+
+
+def test_a_database_with_sessions_is_not_taken_even_when_its_lock_is_free(
+    test_server, lifecycle, name_for
+):
+    """A run whose claim was lost may still be using its database: not dropped."""
+    first = lifecycle(name_for("busy"))
+    first.setup(db.metadata)
+    with admin_connection(first.url) as user:
+        end_session(test_server, first.claim_pid)
+        second = lifecycle(first.name, lock_wait=0.3)
+        with pytest.raises(DatabaseInUseError):
             second.setup(db.metadata)
-        message = str(err.value)
-        assert f"test database '{first.name}'" in message
-        assert "in use by another live test run" in message
-        assert "TEST_DATABASE_URL" in message
-        assert existing(test_server, first.name) == [first.name]  # still there
-    finally:
-        first.teardown()
-    assert existing(test_server, first.name) == []
+        assert user.scalar(text("SELECT count(*) FROM projects")) == 0  # still connected
 
 
-def test_teardown_drops_even_with_connections_open(test_server):
-    database = TestDatabase(test_server, name_for("open", None))
+def test_teardown_drops_even_with_connections_open(test_server, lifecycle, name_for):
+    database = lifecycle(name_for("open"))
     database.setup(db.metadata)
-    engine = autocommit_engine(database.url)
-    connection = engine.connect()
-    connection.execute(text("BEGIN; SELECT count(*) FROM projects"))  # idle in transaction
-    database.teardown()
+    with admin_connection(database.url) as connection:
+        connection.execute(text("BEGIN; SELECT count(*) FROM projects"))  # idle in transaction
+        database.teardown()
     assert existing(test_server, database.name) == []
-    engine.dispose()
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_teardown_after_a_lost_claim_drops_only_if_it_can_claim_again(
+    test_server, lifecycle, name_for
+):
+    database = lifecycle(name_for("lost"))
+    database.setup()
+    end_session(test_server, database.claim_pid)
+    database.teardown()  # nobody took it: claimed again, dropped
+    assert existing(test_server, database.name) == []
+
+
+def test_the_claim_connection_ignores_server_side_timeouts(test_server, lifecycle, name_for):
+    database = lifecycle(name_for("timeouts"))
+    database.setup()
+    with admin_connection(test_server.maintenance_url) as connection:
+        settings = connection.execute(
+            text(
+                "SELECT name, setting FROM pg_settings WHERE name IN ('statement_timeout', "
+                "'lock_timeout', 'idle_in_transaction_session_timeout')"
+            )
+        ).all()
+    assert {value for _, value in settings} == {"0"}
+
+
+def test_cleaner_reports_a_lost_claim(test_server, lifecycle, name_for):
+    database = lifecycle(name_for("claim"))
+    database.setup(db.metadata)
+    with admin_connection(database.url) as connection:
+        cleaner = DatabaseCleaner(
+            connection, db.metadata, "delete", run=database.run, claim_pid=database.claim_pid
+        )
+        assert cleaner.clean().claim_lost is False
+        end_session(test_server, database.claim_pid)
+        assert cleaner.clean().claim_lost is True
+
+
+def test_cleaner_refuses_a_database_of_another_run(test_database, lifecycle, name_for):
+    other = lifecycle(name_for("other"))
+    other.setup(db.metadata)
+    with (
+        admin_connection(other.url) as connection,
+        pytest.raises(UnsafeDatabaseError, match="belongs to another test run"),
+    ):
+        DatabaseCleaner(connection, db.metadata, "delete", run=test_database.run)
+
+
+@pytest.mark.parametrize("strategy", CLEANUP_STRATEGIES)
 def test_both_strategies_reach_the_truncate_state_and_touch_nothing_else(test_database, strategy):
-    with autocommit_connection(test_database.url) as connection:
+    with admin_connection(test_database.url) as connection:
         connection.execute(text("CREATE TABLE alembic_version (version_num text)"))
         connection.execute(text("INSERT INTO alembic_version VALUES ('0006')"))
         connection.execute(text("CREATE SCHEMA other; CREATE TABLE other.keep (id serial)"))
@@ -101,7 +165,8 @@ def test_both_strategies_reach_the_truncate_state_and_touch_nothing_else(test_da
             )
             db.session.remove()
             assert leftovers(connection, db.metadata)
-            report = DatabaseCleaner(connection, db.metadata, strategy).clean()
+            cleaner = DatabaseCleaner(connection, db.metadata, strategy, run=test_database.run)
+            report = cleaner.clean()
             assert report.leaked == []
             assert leftovers(connection, db.metadata) == {}
             assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
@@ -113,8 +178,11 @@ def test_both_strategies_reach_the_truncate_state_and_touch_nothing_else(test_da
 
 def test_cleaners_of_both_strategies_can_share_a_connection(test_database):
     """Each strategy keeps its own function: TRUNCATE swaps the table's file, DELETE not."""
-    with autocommit_connection(test_database.url) as connection:
-        cleaners = {s: DatabaseCleaner(connection, db.metadata, s) for s in STRATEGIES}
+    with admin_connection(test_database.url) as connection:
+        cleaners = {
+            s: DatabaseCleaner(connection, db.metadata, s, run=test_database.run)
+            for s in CLEANUP_STRATEGIES
+        }
 
         def projects_file():
             return connection.scalar(text("SELECT pg_relation_filenode('projects')"))
@@ -124,3 +192,56 @@ def test_cleaners_of_both_strategies_can_share_a_connection(test_database):
         assert projects_file() == before
         cleaners["truncate"].clean()
         assert projects_file() != before
+
+
+CHANGES = [
+    ("ALTER SEQUENCE projects_id_seq INCREMENT 7", "sequence public.projects_id_seq altered"),
+    ("ALTER TABLE agents DISABLE TRIGGER ALL", "of fk_agents_project_id_projects on public.agents"),
+    # Replication mode silences ordinary triggers, event triggers included: not ours.
+    (
+        "SET session_replication_role = replica; CREATE TABLE junk (id int); "
+        "RESET session_replication_role",
+        "table public.junk created",
+    ),
+    ("ALTER TABLE projects ALTER COLUMN path DROP NOT NULL", "column public.projects.path altered"),
+    (
+        "ALTER TABLE projects ALTER COLUMN name SET DEFAULT 'x'",
+        "column public.projects.name altered",
+    ),
+    ("ALTER TABLE tasks DROP CONSTRAINT ck_tasks_completed_after_started", "dropped"),
+    ("CREATE INDEX ix_extra ON events (payload)", "index public.ix_extra created"),
+    ("COMMENT ON TABLE tasks IS 'noted'", "comment pg_class"),
+    ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", "function f() created"),
+    ("CREATE VIEW v AS SELECT 1 AS one", "table public.v created"),
+    ("ALTER TYPE taskstate ADD VALUE 'paused'", "type public.taskstate altered"),
+    ("CREATE SCHEMA elsewhere", "schema elsewhere created"),
+    ("ALTER DATABASE {name} SET work_mem = '2MB'", "setting database all roles"),
+    ("ALTER DATABASE {name} CONNECTION LIMIT 50", "database {name} altered"),
+]
+
+
+@pytest.mark.parametrize("count_ddl", [True, False], ids=["ddl-event-trigger", "catalog-check"])
+def test_every_kind_of_change_beyond_rows_is_detected_and_named(lifecycle, name_for, count_ddl):
+    database = lifecycle(name_for("detect"))
+    database.setup(db.metadata)
+    with admin_connection(database.url) as connection:
+        if count_ddl and not connection.scalar(
+            text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        ):
+            pytest.skip("counting DDL with an event trigger needs a superuser")
+        cleaner = DatabaseCleaner(
+            connection, db.metadata, "delete", run=database.run, count_ddl=count_ddl
+        )
+        assert cleaner.detection == ("DDL event trigger" if count_ddl else "catalog check")
+        assert cleaner.clean().schema_changes == []
+        ProjectFactory.create_batch(2)  # rows alone are no change
+        assert cleaner.clean().schema_changes == []
+        for change, expected in CHANGES:
+            with admin_connection(database.url) as test:
+                test.exec_driver_sql(change.format(name=database.name))
+            changes = cleaner.clean().schema_changes
+            assert any(expected.format(name=database.name) in c for c in changes), (
+                change,
+                changes,
+            )
+            cleaner.attach(connection)  # accept the change: the next one is compared to it

@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy import text
 
 import claude_headspace.models  # noqa: F401  -- every table on db.metadata
-from claude_headspace.database import db
+from claude_headspace.database import admin_connection, admin_engine, db
 from claude_headspace.testing import cluster
-from claude_headspace.testing.databases import autocommit_connection, autocommit_engine
 from tests.reliability.harness import (
     APP_PASSWORD,
     APP_USER,
@@ -26,7 +25,7 @@ from tests.reliability.harness import (
 
 
 def _execute(url, *statements):
-    with autocommit_connection(url) as connection:
+    with admin_connection(url) as connection:
         for statement in statements:
             connection.execute(text(statement))
 
@@ -39,7 +38,7 @@ def _seed(server: cluster.PrivateCluster) -> None:
         f"CREATE ROLE {APP_USER} LOGIN CREATEDB PASSWORD '{APP_PASSWORD}'",
         f"CREATE ROLE {NO_CREATEDB_USER} LOGIN",
     )
-    engine = autocommit_engine(server.url(DEVELOPER_DATABASE))
+    engine = admin_engine(server.url(DEVELOPER_DATABASE))
     db.metadata.create_all(engine)
     engine.dispose()
     _execute(
@@ -56,9 +55,9 @@ def _seed(server: cluster.PrivateCluster) -> None:
         "CREATE TABLE invoices (id serial PRIMARY KEY, amount numeric)",
         "INSERT INTO invoices (amount) SELECT n * 1.5 FROM generate_series(1, 30) n",
     )
-    # The password user must really authenticate over TCP; everyone else is trusted.
+    # The password user must really authenticate; everyone else logs in by peer.
     hba = server.data / "pg_hba.conf"
-    hba.write_text(f"host all {APP_USER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    hba.write_text(f"local all {APP_USER} scram-sha-256\nlocal all all trust\n")
     _execute(server.url(), "SELECT pg_reload_conf()")
 
 
@@ -68,7 +67,7 @@ def reliability(tmp_path_factory) -> Reliability:
     assert bindir is not None, (
         f"the reliability suite needs PostgreSQL binaries; looked in {looked}"
     )
-    server = cluster.acquire(bindir, run=f"{cluster.run_id()}-reliability-{uuid.uuid4().hex[:6]}")
+    server = cluster.acquire(bindir, run=f"reliability-{uuid.uuid4().hex}")
     try:
         _seed(server)
         yield Reliability(server, tmp_path_factory.mktemp("runs"))

@@ -11,18 +11,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
+from claude_headspace.database import admin_connection
 from claude_headspace.testing import cluster
-from claude_headspace.testing.databases import autocommit_connection
-from claude_headspace.testing.environment import CONFIG_ENVIRONMENT
 from claude_headspace.testing.settings import (
     BINDIR_SETTING,
     CLEANUP_SETTING,
+    CONFIG_ENVIRONMENT,
     LOCK_WAIT_SETTING,
     SERVER_SETTING,
 )
@@ -66,7 +68,7 @@ class Reliability:
             and not k.startswith(("PYTEST_", "SAMPLE_"))
         }
         env.update(
-            DATABASE_HOST=cluster.HOST,
+            DATABASE_HOST=str(self.server.socket_dir),
             DATABASE_PORT=str(self.server.port),
             DATABASE_NAME=DEVELOPER_DATABASE,
             DATABASE_USER="postgres",
@@ -136,7 +138,7 @@ class Reliability:
 
     def fingerprint(self) -> dict[str, object]:
         """Every non-test database: its oid, tables, row counts and a checksum of rows."""
-        with autocommit_connection(self.url()) as connection:
+        with admin_connection(self.url()) as connection:
             names = connection.scalars(
                 text(
                     "SELECT datname FROM pg_database WHERE NOT datistemplate "
@@ -146,17 +148,47 @@ class Reliability:
             oids = dict(connection.execute(text("SELECT datname, oid FROM pg_database")).all())
         return {name: (oids[name], _tables_checksum(self.url(name))) for name in names}
 
+    def execute(self, database: str, *statements: str) -> None:
+        with admin_connection(self.url(database)) as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+
+    @contextmanager
+    def hand_made_database(self, name: str) -> Iterator[Callable[[], object]]:
+        """A database a developer made by hand (no mark) holding rows; dropped after.
+
+        Yields a function returning its fingerprint (oid, tables, row checksums).
+        """
+        self.execute("postgres", f"CREATE DATABASE {name}")
+        try:
+            self.execute(
+                name,
+                "CREATE TABLE notes (id serial PRIMARY KEY, body text)",
+                "INSERT INTO notes (body) SELECT 'note ' || n FROM generate_series(1, 25) n",
+            )
+
+            def fingerprint() -> object:
+                with admin_connection(self.url()) as connection:
+                    oid = connection.scalar(
+                        text("SELECT oid FROM pg_database WHERE datname = :n"), {"n": name}
+                    )
+                return oid, _tables_checksum(self.url(name))
+
+            yield fingerprint
+        finally:
+            self.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
 
 def databases_on(url: URL) -> list[str]:
     """Test databases (names containing _test) on the server of ``url``."""
-    with autocommit_connection(url) as connection:
+    with admin_connection(url) as connection:
         return connection.scalars(
             text("SELECT datname FROM pg_database WHERE datname LIKE '%\\_test%' ORDER BY 1")
         ).all()
 
 
 def _tables_checksum(url: URL) -> dict[str, tuple[int, str]]:
-    with autocommit_connection(url) as connection:
+    with admin_connection(url) as connection:
         tables = connection.scalars(
             text(
                 "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "

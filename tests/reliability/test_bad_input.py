@@ -1,7 +1,12 @@
 """Scenario 6: bad configuration gives one clear message and never a password."""
 
-import pytest
+import uuid
 
+import pytest
+from sqlalchemy import text
+
+from claude_headspace.database import admin_connection
+from claude_headspace.testing import cluster
 from claude_headspace.testing.settings import (
     CLEANUP_SETTING,
     LOCK_WAIT_SETTING,
@@ -107,9 +112,28 @@ CASES = [
         "negative-lock-wait",
         None,
         {LOCK_WAIT_SETTING: "-3"},
-        "TEST_DATABASE_LOCK_WAIT must be a number of seconds (0 or more), got '-3'",
+        "TEST_DATABASE_LOCK_WAIT must be a number of seconds from 0 to 3600, got '-3'",
     ),
-    ("name-too-long", None, {"DATABASE_NAME": "n" * 60}, "at most 63 characters"),
+    # Waited forever before: nan and inf compare false with any deadline.
+    ("lock-wait-nan", None, {LOCK_WAIT_SETTING: "nan"}, "from 0 to 3600, got 'nan'"),
+    ("lock-wait-inf", None, {LOCK_WAIT_SETTING: "inf"}, "from 0 to 3600, got 'inf'"),
+    ("name-too-long", None, {"DATABASE_NAME": "n" * 60}, "at most 63 bytes"),
+    # Printed the URL, password included, hundreds of times before.
+    (
+        "url-port-not-numeric",
+        None,
+        {TEST_DATABASE_URL: f"postgresql://u:{SECRET}@127.0.0.1:abc/x_test"},
+        "TEST_DATABASE_URL: the port must be a number from 1 to 65535, got 'abc'",
+    ),
+    (
+        "url-renames-database",
+        None,
+        {TEST_DATABASE_URL: f"postgresql://u:{SECRET}@127.0.0.1/x_test?dbname=claude_headspace"},
+        "has the query parameter 'dbname'",
+    ),
+    # Thousands of lines of UnicodeDecodeError / RecursionError before.
+    ("binary-config", b"\x89PNG\r\n\x1a\n\x00binary", {}, "config.yaml: not UTF-8 text"),
+    ("deeply-nested-config", "[" * 5000 + "]" * 5000, {}, "config.yaml: nested too deeply"),
 ]
 
 
@@ -117,7 +141,9 @@ CASES = [
     ("config", "env", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
 def test_bad_configuration_gives_one_clear_message(reliability, tmp_path, config, env, expected):
-    if config is not None:
+    if isinstance(config, bytes):
+        (reliability.workdir / "config.yaml").write_bytes(config)
+    elif config is not None:
         (reliability.workdir / "config.yaml").write_text(config)
     try:
         result = reliability.run_sample("-k", "test_chain and 0", timeout=30, **env)
@@ -129,6 +155,36 @@ def test_bad_configuration_gives_one_clear_message(reliability, tmp_path, config
     assert SECRET not in result.output
     assert APP_PASSWORD not in result.output
     assert "Traceback" not in result.output
+    assert len(result.output.splitlines()) < 15, result.output
+
+
+# One of each kind: a setting, a server that refuses us, no server at all.
+ONCE_UNDER_XDIST = ["lock-wait-nan", "wrong-password", "unreachable-port", "name-too-long"]
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "expected"),
+    [c[1:] for c in CASES if c[0] in ONCE_UNDER_XDIST],
+    ids=[c[0] for c in CASES if c[0] in ONCE_UNDER_XDIST],
+)
+def test_setup_errors_are_reported_once_under_xdist(reliability, config, env, expected):
+    """Before: once per worker, each pinned on a random test, with tracebacks."""
+    result = reliability.run_sample("-n", "2", timeout=60, **env)
+    assert result.returncode != 0
+    assert result.output.count(expected) == 1, result.output
+    assert "Traceback" not in result.output
+    assert "ERROR at setup" not in result.output
+    assert SECRET not in result.output
+
+
+def test_worker_names_too_long_for_the_worker_count_are_refused_up_front(reliability):
+    """A 63-byte test name works serially; with -n 2 its _gw1 would not fit."""
+    name = "n" * 58  # + "_test" = 63 bytes
+    assert reliability.run_sample("-k", "test_chain and 0", DATABASE_NAME=name).returncode == 0
+    result = reliability.run_sample("-n", "2", DATABASE_NAME=name)
+    assert result.returncode != 0
+    assert result.output.count("with -n 2 the test database names reach") == 1, result.output
+    assert "Traceback" not in result.output
 
 
 def test_the_right_password_works(reliability):
@@ -137,3 +193,31 @@ def test_the_right_password_works(reliability):
     )
     assert result.returncode == 0, result.output
     assert APP_PASSWORD not in result.output
+
+
+@pytest.fixture
+def small_server():
+    """A server of its own with room for 8 connections."""
+    bindir, _ = cluster.find_binaries()
+    server = cluster.acquire(bindir, run=f"small-{uuid.uuid4().hex}")
+    try:
+        with admin_connection(server.url()) as connection:
+            connection.execute(text("ALTER SYSTEM SET max_connections = 8"))
+        cluster.stop(server)
+        cluster.start(server, bindir)
+        yield server
+    finally:
+        cluster.release(server)
+
+
+def test_too_many_clients_for_the_worker_count_is_one_message(reliability, small_server):
+    """Before: 16,000 lines of 'too many clients' and no summary."""
+    result = reliability.run_sample(
+        "-n", "4", DATABASE_HOST=str(small_server.socket_dir), DATABASE_PORT=str(small_server.port)
+    )
+    assert result.returncode != 0
+    assert result.output.count("too many clients") == 1, result.output[-3000:]
+    assert "-n 4 needs about 12 connections" in result.output
+    assert "max_connections" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.splitlines()) < 15, result.output[-3000:]

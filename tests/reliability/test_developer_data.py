@@ -12,6 +12,15 @@ def test_sample_runs_leave_developer_data_alone(reliability, workers):
     result = reliability.run_sample(*workers)
     assert result.returncode == 0, result.output
     assert "7 passed" in result.output
+    # One line per run (also with -q and under xdist) says what was used.
+    names = (
+        "claude_headspace_test_gw0, claude_headspace_test_gw1"
+        if workers
+        else ("claude_headspace_test")
+    )
+    assert result.output.count("test databases: ") == 1, result.output
+    assert f"test databases: {names} on the configured server" in result.output
+    assert "cleanup: delete" in result.output
 
 
 def test_schema_parity_leaves_developer_data_alone(reliability):

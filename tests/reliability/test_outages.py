@@ -5,7 +5,10 @@ import time
 import uuid
 
 import pytest
+from sqlalchemy import text
 
+from claude_headspace import create_app
+from claude_headspace.database import admin_connection, db
 from claude_headspace.testing import cluster
 from claude_headspace.testing.settings import BINDIR_SETTING, SERVER_SETTING
 from tests.reliability.harness import databases_on, wait_for
@@ -21,8 +24,14 @@ def closed_port() -> str:
 
 def test_no_server_but_binaries_uses_a_private_cluster(reliability):
     before = {p.directory for p in cluster.iter_running()}
-    result = reliability.run_sample(DATABASE_PORT=closed_port(), **{SERVER_SETTING: "auto"})
+    port = closed_port()
+    result = reliability.run_sample(DATABASE_PORT=port, **{SERVER_SETTING: "auto"})
     assert result.returncode == 0, result.output
+    # The run says that it used a private cluster, and why (a wrong port, here).
+    assert "test databases: claude_headspace_test on a private cluster (nothing answers at" in (
+        result.output
+    )
+    assert f":{port})" in result.output
     assert {p.directory for p in cluster.iter_running()} - before == set()
 
 
@@ -34,7 +43,7 @@ def test_no_server_and_no_binaries_fails_clearly_within_10_seconds(reliability):
     assert result.returncode != 0
     assert result.seconds < 10
     assert "no PostgreSQL server for the tests. Tried: the configured server at" in result.output
-    assert f"127.0.0.1:{port}" in result.output
+    assert f":{port}" in result.output
     assert "install the PostgreSQL server binaries" in result.output
     assert "Traceback" not in result.output
 
@@ -43,7 +52,7 @@ def test_no_server_and_no_binaries_fails_clearly_within_10_seconds(reliability):
 def doomed_server():
     """A server of its own that the test may stop and start again."""
     bindir, _ = cluster.find_binaries()
-    server = cluster.acquire(bindir, run=f"{cluster.run_id()}-outage-{uuid.uuid4().hex[:6]}")
+    server = cluster.acquire(bindir, run=f"outage-{uuid.uuid4().hex}")
     yield server, bindir
     cluster.release(server)
 
@@ -56,6 +65,7 @@ def test_server_stopped_mid_run_ends_the_run_clearly_and_the_next_is_green(
     run = reliability.start_sample(
         "-p",
         "no:randomly",
+        DATABASE_HOST=str(server.socket_dir),
         DATABASE_PORT=str(server.port),
         SAMPLE_PAUSE="test",
         SAMPLE_MARKER=str(marker),
@@ -73,6 +83,29 @@ def test_server_stopped_mid_run_ends_the_run_clearly_and_the_next_is_green(
 
     cluster.start(server, bindir)
     assert databases_on(server.url()) == ["claude_headspace_test"]  # left by the outage
-    again = reliability.run_sample(DATABASE_PORT=str(server.port))
+    again = reliability.run_sample(
+        DATABASE_HOST=str(server.socket_dir), DATABASE_PORT=str(server.port)
+    )
     assert again.returncode == 0, again.output
     assert databases_on(server.url()) == []
+
+
+def test_the_app_starts_degraded_and_recovers_without_a_restart(doomed_server):
+    """FR8 / SC-12: /health goes back to connected when the server starts or restarts."""
+    server, bindir = doomed_server
+    with admin_connection(server.url()) as connection:
+        connection.execute(text("CREATE DATABASE claude_headspace"))
+    cluster.stop(server)
+    app = create_app(database_url=server.url("claude_headspace").render_as_string())
+    client = app.test_client()
+
+    down = client.get("/health").get_json()
+    assert (down["status"], down["database"]) == ("degraded", "disconnected")
+    cluster.start(server, bindir)
+    assert client.get("/health").get_json()["database"] == "connected"
+    cluster.stop(server)
+    assert client.get("/health").get_json()["database"] == "disconnected"
+    cluster.start(server, bindir)
+    assert client.get("/health").get_json()["database"] == "connected"
+    with app.app_context():
+        db.engine.dispose()

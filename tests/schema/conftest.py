@@ -4,18 +4,14 @@ import pytest
 from sqlalchemy.engine import Connection
 
 import claude_headspace.models  # noqa: F401  -- every table on db.metadata
-from claude_headspace.database import db
+from claude_headspace.database import admin_connection, admin_engine, db
 from claude_headspace.testing import migrations
-from claude_headspace.testing.databases import (
-    TestDatabase,
-    autocommit_connection,
-    autocommit_engine,
-)
+from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.snapshot import Snapshot, take_snapshot
 
 
 def snapshot_of(database: TestDatabase) -> Snapshot:
-    with autocommit_connection(database.url) as connection:
+    with admin_connection(database.url) as connection:
         return take_snapshot(connection)
 
 
@@ -43,9 +39,7 @@ def head_snapshot(migrated_database) -> Snapshot:
 @pytest.fixture
 def models_connection(models_database) -> Connection:
     """A transaction on the models database that is always rolled back (for drift)."""
-    engine = autocommit_engine(models_database.url).execution_options(
-        isolation_level="READ COMMITTED"
-    )
+    engine = admin_engine(models_database.url).execution_options(isolation_level="READ COMMITTED")
     connection = engine.connect()
     transaction = connection.begin()
     yield connection

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from claude_headspace.database import admin_connection
 from claude_headspace.models import slugify
 from claude_headspace.testing import migrations
-from claude_headspace.testing.databases import autocommit_connection
 
 TABLES = ("projects", "agents", "tasks", "turns", "events", "objectives", "objective_histories")
 
@@ -51,7 +51,7 @@ INSERT INTO objective_histories (objective_id, text, started_at, ended_at) VALUE
 
 
 def query(url, sql):
-    with autocommit_connection(url) as connection:
+    with admin_connection(url) as connection:
         return connection.execute(text(sql)).all()
 
 
@@ -63,7 +63,7 @@ def test_rows_survive_upgrade_to_head_and_a_step_down_and_up(make_test_database)
     database = make_test_database("migrationdata")
     first = migrations.revisions_in_order()[0].revision
     migrations.upgrade(database.url, first)
-    with autocommit_connection(database.url) as connection:
+    with admin_connection(database.url) as connection:
         connection.exec_driver_sql(SEED)
     counts = {t: query(database.url, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES}
     assert all(counts.values()), counts

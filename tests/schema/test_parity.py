@@ -2,9 +2,8 @@
 
 import itertools
 
-from claude_headspace.database import db
+from claude_headspace.database import admin_connection, db
 from claude_headspace.testing import migrations
-from claude_headspace.testing.databases import autocommit_connection
 from claude_headspace.testing.snapshot import diff_snapshots
 from tests.schema.conftest import snapshot_of
 
@@ -20,7 +19,7 @@ def test_migrations_and_models_build_identical_schemas(head_snapshot, models_dat
 
 
 def test_autogenerate_proposes_nothing(migrated_database):
-    with autocommit_connection(migrated_database.url) as connection:
+    with admin_connection(migrated_database.url) as connection:
         assert migrations.autogenerate_diff(connection, db.metadata) == []
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from claude_headspace.testing.blocker import block_database_access
-from claude_headspace.testing.environment import CONFIG_ENVIRONMENT
+from claude_headspace.testing.settings import CONFIG_ENVIRONMENT
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 """load_config, get_database_url, masking and every kind of bad input."""
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from claude_headspace.config import (
     DEFAULTS,
@@ -232,3 +233,38 @@ def test_numeric_yaml_strings_are_accepted(tmp_path):
     config = load_config(write(tmp_path, "database:\n  password: 1234\n  name: 2024\n"))
     assert config["database"]["password"] == "1234"
     assert config["database"]["name"] == "2024"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not UTF-8 text (byte 0x89 at offset 0)"),
+        (b"database:\n  host: a\x00b\n", "contains NUL bytes"),
+        (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (b"# " + b"x" * (64 * 1024) + b"\n", "larger than 64 KiB"),
+    ],
+    ids=["binary", "nul", "deeply-nested", "huge"],
+)
+def test_files_that_are_not_a_configuration_give_one_message(tmp_path, content, message):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert message in str(err.value)
+    assert len(str(err.value)) < 300
+
+
+def test_a_huge_value_is_shown_shortened(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("database:\n  host: [" + ", ".join(["x"] * 5000) + "]\n")
+    with pytest.raises(ConfigError, match=r"database\.host must be a string") as err:
+        load_config(path)
+    assert len(str(err.value)) < 300
+
+
+def test_a_socket_directory_host_round_trips_through_the_url(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("database:\n  host: /var/run/postgresql\n  port: 5433\n")
+    url = make_url(get_database_url(load_config(path)))
+    assert dict(url.query) == {"host": "/var/run/postgresql", "port": "5433"}
+    assert url.database == "claude_headspace"

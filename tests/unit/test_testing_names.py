@@ -1,40 +1,20 @@
-"""Test database names: derivation, workers, labels, and the guard (no database)."""
+"""Test database names, the guard's name rule and its mark (no database)."""
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from claude_headspace.config import ConfigError
 from claude_headspace.testing.errors import UnsafeDatabaseError
-from claude_headspace.testing.names import (
-    base_test_url,
-    current_worker,
+from claude_headspace.testing.guard import (
+    MARK_LIKE,
+    STAGING_NAME,
+    Mark,
     is_test_database_name,
     require_test_name,
-    url_for_test_database,
+    staging_name,
 )
+from claude_headspace.testing.names import url_for_test_database, worker_id
 
-
-def test_default_name_is_the_app_name_with_test_suffix():
-    url = url_for_test_database()
-    assert url.database == "claude_headspace_test"
-    assert (url.host, url.port, url.username) == ("localhost", 5432, "postgres")
-    assert url.drivername == "postgresql+psycopg2"
-
-
-def test_app_settings_feed_the_test_url_but_database_url_never_does(monkeypatch):
-    monkeypatch.setenv("DATABASE_HOST", "db.internal")
-    monkeypatch.setenv("DATABASE_NAME", "headspace")
-    monkeypatch.setenv("DATABASE_PASSWORD", "pw")
-    monkeypatch.setenv("DATABASE_URL", "postgresql://dev@devhost/claude_headspace")
-    url = url_for_test_database()
-    assert (url.host, url.database, url.password) == ("db.internal", "headspace_test", "pw")
-
-
-def test_test_database_url_wins(monkeypatch):
-    monkeypatch.setenv("DATABASE_NAME", "ignored")
-    monkeypatch.setenv("TEST_DATABASE_URL", "postgres://t:pw@tdb:6000/mine_test")
-    assert base_test_url().render_as_string(hide_password=False) == (
-        "postgresql+psycopg2://t:pw@tdb:6000/mine_test"
-    )
+BASE = make_url("postgresql+psycopg2://postgres@localhost:5432/claude_headspace_test")
 
 
 @pytest.mark.parametrize(
@@ -48,21 +28,32 @@ def test_test_database_url_wins(monkeypatch):
     ],
 )
 def test_worker_and_label_names(worker, label, expected):
-    assert url_for_test_database(worker=worker, label=label).database == expected
+    url = url_for_test_database(BASE, worker=worker, label=label)
+    assert url.database == expected
+    assert (url.host, url.port, url.username) == ("localhost", 5432, "postgres")
 
 
-def test_current_worker_reads_xdist(monkeypatch):
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
-    assert current_worker() is None
-    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
-    assert current_worker() == "gw3"
-    monkeypatch.setenv("PYTEST_XDIST_WORKER", "master; DROP DATABASE x")
-    assert current_worker() is None
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("gw3", "gw3"), ("gw12", "gw12"), (None, None), ("", None), ("gw", None), ("master", None)],
+)
+def test_worker_id_accepts_only_xdist_ids(raw, expected):
+    assert worker_id(raw) == expected
+
+
+def test_worker_id_cannot_inject_sql():
+    assert worker_id("gw1; DROP DATABASE x") is None
 
 
 @pytest.mark.parametrize(
     "name",
-    ["claude_headspace_test", "x_test_gw0", "a_b_test_gw12", "claude_headspace_migrations_test"],
+    [
+        "claude_headspace_test",
+        "x_test_gw0",
+        "a_b_test_gw12",
+        "claude_headspace_migrations_test",
+        "x" * 58 + "_test",  # 63 bytes: the longest name PostgreSQL keeps whole
+    ],
 )
 def test_test_names(name):
     assert is_test_database_name(name)
@@ -81,7 +72,8 @@ def test_test_names(name):
         "claude_headspace_test_gw",
         "claude_headspace_test_main",
         "Claude_Headspace_test",
-        "x" * 60 + "_test",
+        "x" * 59 + "_test",  # 64 bytes: PostgreSQL would truncate it
+        "é" * 29 + "_test",  # non-ASCII
         "",
         None,
     ],
@@ -92,17 +84,43 @@ def test_everything_else_is_refused(name):
         require_test_name(name, "drop")
 
 
-def test_non_test_test_database_url_is_a_config_error(monkeypatch):
-    monkeypatch.setenv("TEST_DATABASE_URL", "postgresql://u:hunter2@h/claude_headspace")
-    with pytest.raises(ConfigError) as err:
-        base_test_url()
-    message = str(err.value)
-    assert "TEST_DATABASE_URL names database 'claude_headspace'" in message
-    assert "claude_headspace_test" in message
-    assert "hunter2" not in message
-
-
-def test_too_long_derived_name_is_refused(monkeypatch):
-    monkeypatch.setenv("DATABASE_NAME", "n" * 58)
+def test_a_name_that_would_be_too_long_is_refused_when_built():
+    base = BASE.set(database="n" * 54 + "_test")  # 59 bytes: fine alone
+    assert url_for_test_database(base).database == "n" * 54 + "_test"
     with pytest.raises(UnsafeDatabaseError, match="at most 63 characters"):
-        url_for_test_database(worker="gw0")
+        url_for_test_database(base, worker="gw10")  # 64 bytes
+
+
+def test_mark_round_trips_and_is_found_by_its_like_pattern():
+    mark = Mark.new("run-1")
+    comment = mark.comment()
+    assert Mark.parse(comment) == mark
+    prefix = MARK_LIKE.rstrip("%")
+    assert comment.startswith(prefix)
+    assert mark.pid > 0
+    assert mark.host
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        None,
+        "",
+        "my database",
+        '{"created_by": "someone else", "run": "r", "pid": 1, "host": "h", "created": "x"}',
+        '{"created_by": "claude_headspace.testing"}',  # incomplete
+        '["claude_headspace.testing"]',
+        "{not json",
+    ],
+)
+def test_anything_but_a_complete_mark_is_no_mark(comment):
+    assert Mark.parse(comment) is None
+
+
+def test_staging_names_are_test_names_with_random_tokens():
+    first, second = staging_name(), staging_name()
+    assert first != second
+    for name in (first, second):
+        assert STAGING_NAME.match(name)
+        assert is_test_database_name(name)
+    assert not STAGING_NAME.match("claude_headspace_testing_new_test")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,7 +33,9 @@ class Agent(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_uuid = sa.Column(sa.Uuid, nullable=False, unique=True, default=uuid.uuid4)
+    # The Claude Code session's own id: never invented here (no default), so an agent
+    # recorded without its session fails at flush instead of getting a fake identity.
+    session_uuid = sa.Column(sa.Uuid, nullable=False, unique=True)
     claude_session_id = sa.Column(sa.String(255))
     project_id = sa.Column(
         sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False

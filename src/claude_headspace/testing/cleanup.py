@@ -12,20 +12,34 @@ No savepoints are involved, so the code under test may commit, roll back, open m
 sessions or use threads. Sessions the test left idle in a transaction are terminated
 (they would hold locks or block the next cleanup) and reported, as are connections it
 left open; a busy session that still blocks the cleanup is terminated after 2 s.
+
+The cleaner empties only a database this run created (its mark, see ``guard.py``).
+Each cleanup also checks that the run still holds its claim on the database, and that
+the test changed nothing but rows (``isolation.py``): if it did, nothing is emptied and
+the report names the changes, for the plugin to rebuild the database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from .names import require_test_connection
-from .settings import CLEANUP_STRATEGIES as STRATEGIES
+from .guard import require_own_connection
+from .isolation import (
+    CATALOG_CHECK,
+    COUNTED_CHECK,
+    DDL_COUNTER_SETUP,
+    describe_changes,
+    take_listing,
+)
+from .settings import CLEANUP_STRATEGIES
 
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
 LOCK_TIMEOUT = "2s"  # a cleanup waiting longer than this is blocked by a leaked session
@@ -39,14 +53,16 @@ EXIT_GRACE_SECONDS = 0.5
 # session (invisible to the code under test, gone when the session ends), with its
 # plans cached, called in one round trip. It ends sessions the test left idle in a
 # transaction (they would hold locks or block the next cleanup), empties the tables,
-# and returns who leaked.
+# and returns who leaked and whether the run's claim (an advisory lock held by its
+# administrative session) is still there.
 _FUNCTION = """
-CREATE OR REPLACE FUNCTION pg_temp.claude_headspace_clean_{strategy}() RETURNS json
-LANGUAGE plpgsql AS $clean$
+CREATE OR REPLACE FUNCTION pg_temp.claude_headspace_clean_{strategy}(expected text)
+RETURNS json LANGUAGE plpgsql AS $clean$
 DECLARE
     leaked text[] := '{{}}';
     others int[] := '{{}}';
     session record;
+    catalog text;
 BEGIN
     FOR session IN
         SELECT pid, state, query FROM pg_stat_get_activity(NULL)
@@ -60,8 +76,14 @@ BEGIN
             others := others || session.pid;
         END IF;
     END LOOP;
+    catalog := {catalog_check};
+    IF catalog IS DISTINCT FROM expected THEN  -- more than rows changed: empty nothing
+        RETURN json_build_object('leaked', leaked, 'others', others, 'claim', {claim_check},
+                                 'catalog', catalog, 'cleaned', false);
+    END IF;
     {statements}
-    RETURN json_build_object('leaked', leaked, 'others', others);
+    RETURN json_build_object('leaked', leaked, 'others', others, 'claim', {claim_check},
+                             'catalog', {catalog_after}, 'cleaned', true);
 END
 $clean$;
 """
@@ -78,55 +100,139 @@ class CleanupReport:
 
     leaked: list[str] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)
+    claim_lost: bool = False
+    schema_changes: list[str] = field(default_factory=list)  # tables were NOT emptied
 
 
 class DatabaseCleaner:
-    """Owns one autocommit connection to a test database and empties it on demand."""
+    """Owns one autocommit connection to a test database and empties it on demand.
 
-    def __init__(self, connection: Connection, metadata: MetaData, strategy: str) -> None:
-        if strategy not in STRATEGIES:
-            raise ValueError(f"cleanup strategy must be one of {STRATEGIES}, got {strategy!r}")
-        require_test_connection(connection, "clean")
-        self.connection = connection
+    ``run`` is the run that created the database (the cleaner refuses any other);
+    ``claim_pid`` the backend holding the run's claim on it (None: not checked);
+    ``count_ddl``: detect schema changes with an event trigger that counts DDL (needs a
+    superuser; None: whenever the user is one) instead of the full catalog check.
+    """
+
+    def __init__(
+        self,
+        connection: Connection,
+        metadata: MetaData,
+        strategy: str,
+        *,
+        run: str,
+        claim_pid: int | None = None,
+        count_ddl: bool | None = None,
+    ) -> None:
+        if strategy not in CLEANUP_STRATEGIES:
+            raise ValueError(
+                f"cleanup strategy must be one of {CLEANUP_STRATEGIES}, got {strategy!r}"
+            )
+        self.metadata = metadata
         self.strategy = strategy
+        self.run = run
+        self.claim_pid = claim_pid
+        self._count_ddl = count_ddl
         # Sessions that may stay connected between tests (the app's pool registers its
         # connections here); anything else new after a test is reported as opened.
         self.expected_pids: set[int] = set()
-        self._known_pids: set[int] | None = None
         self._cleanups = 0
-        tables = [t.name for t in reversed(metadata.sorted_tables)]  # children first
+        self.attach(connection)
+
+    def attach(self, connection: Connection) -> None:
+        """Work on ``connection`` from now on (again after the database was rebuilt).
+
+        Records what the schema is now: the baseline later tests are compared with.
+        """
+        require_own_connection(connection, self.run, "clean")
+        self.connection = connection
+        self._known_pids: set[int] | None = None
+        count_ddl = self._count_ddl
+        if count_ddl is None:
+            count_ddl = bool(
+                connection.scalar(
+                    text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                )
+            )
+        if count_ddl:
+            connection.exec_driver_sql(DDL_COUNTER_SETUP)
+        check = COUNTED_CHECK if count_ddl else CATALOG_CHECK
+        self.detection = "DDL event trigger" if count_ddl else "catalog check"
+        tables = [t.name for t in reversed(self.metadata.sorted_tables)]  # children first
         self._vacuum = "VACUUM " + ", ".join(_quote(connection, t) for t in tables)
-        build = _truncate_sql if strategy == "truncate" else _delete_sql
+        build = _truncate_sql if self.strategy == "truncate" else _delete_sql
         database_oid = connection.scalar(
             text("SELECT oid FROM pg_database WHERE datname = current_database()")
         )
+        # The claim is a session-level lock that its session never releases: it is held
+        # exactly while that session lives. Asking for one backend is cheap; pg_locks
+        # would snapshot every backend's lock table in every cleanup (~0.09 ms).
+        claim_check = (
+            "true"
+            if self.claim_pid is None
+            else f"EXISTS (SELECT 1 FROM pg_stat_get_activity({int(self.claim_pid)}))"
+        )
         function = _FUNCTION.format(
-            strategy=strategy, database_oid=database_oid, statements=build(connection, tables)
+            strategy=self.strategy,
+            database_oid=database_oid,
+            statements=build(connection, tables),
+            claim_check=claim_check,
+            catalog_check=check,
+            # TRUNCATE gives tables new files (a pg_class update): read the check again.
+            catalog_after=check if self.strategy == "truncate" else "catalog",
         )
         # Named per strategy: two cleaners on one connection must not replace each other.
-        self._call = f"SELECT pg_temp.claude_headspace_clean_{strategy}()"
+        self._call = f"SELECT pg_temp.claude_headspace_clean_{self.strategy}(%(expected)s)"
         connection.exec_driver_sql(function.replace("%", "%%"))  # the driver formats %s
         connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        self.listing = take_listing(connection)
+        self._catalog = connection.scalar(text(f"SELECT {check}"))
 
     def clean(self) -> CleanupReport:
-        """Empty every table; end the sessions the test leaked and report them."""
+        """Empty every table; end the sessions the test leaked and report them.
+
+        If the test changed more than rows, nothing is emptied and the report lists the
+        changes (``schema_changes``): the database must be rebuilt.
+        """
+        result = self._run_function()
+        changes: list[str] = []
+        if not result["cleaned"]:
+            changes = describe_changes(self.listing, take_listing(self.connection))
+            if not changes:  # only other sessions' temporary objects came or went
+                self._catalog = result["catalog"]
+                result = self._run_function()
+        if result["cleaned"]:
+            self._catalog = result["catalog"]
+            self._cleanups += 1
+            if self.strategy == "delete" and self._cleanups % VACUUM_EVERY == 0:
+                self._vacuum_tables()
+        others = set(result["others"])
+        known = others if self._known_pids is None else self._known_pids
+        opened = self._still_connected(others - known - self.expected_pids)
+        self._known_pids = others
+        return CleanupReport(
+            leaked=result["leaked"],
+            opened=opened,
+            claim_lost=not result["claim"],
+            schema_changes=changes,
+        )
+
+    def _run_function(self) -> dict[str, Any]:
+        result: dict[str, Any]
         try:
-            result = self.connection.exec_driver_sql(self._call).scalar()
+            result = self.connection.exec_driver_sql(
+                self._call, {"expected": self._catalog}
+            ).scalar_one()
+            return result
         except OperationalError as exc:
             if not _is_lock_timeout(exc):
                 raise
             # Still blocked: a session is busy (e.g. a thread mid-query). End them all.
             ended = self.terminate_other_sessions()
-            result = self.connection.exec_driver_sql(self._call).scalar()
+            result = self.connection.exec_driver_sql(
+                self._call, {"expected": self._catalog}
+            ).scalar_one()
             result["leaked"].append(f"{ended} busy session(s) blocking the cleanup")
-        self._cleanups += 1
-        if self.strategy == "delete" and self._cleanups % VACUUM_EVERY == 0:
-            self._vacuum_tables()
-        others = set(result["others"])
-        known = others if self._known_pids is None else self._known_pids
-        opened = self._still_connected(others - known - self.expected_pids)
-        self._known_pids = others
-        return CleanupReport(leaked=result["leaked"], opened=opened)
+            return result
 
     def _still_connected(self, pids: set[int]) -> list[int]:
         """The pids still connected after backends that are merely exiting are gone.
@@ -151,6 +257,20 @@ class DatabaseCleaner:
         except OperationalError as exc:  # a leaked lock: skip, the next round will do
             if not _is_lock_timeout(exc):
                 raise
+
+    def reconnect(self) -> None:
+        """A new connection (the old one ended, or the database was rebuilt)."""
+        engine = self.connection.engine
+        with contextlib.suppress(SQLAlchemyError):
+            self.connection.close()
+        self.attach(engine.connect())
+
+    def terminate(self, pids: list[int]) -> None:
+        """End these sessions (of threads fenced off the database); wait up to 1 s each."""
+        self.connection.execute(
+            text("SELECT pg_terminate_backend(pid, 1000) FROM unnest(CAST(:pids AS int[])) pid"),
+            {"pids": pids},
+        )
 
     def terminate_other_sessions(self) -> int:
         """End every other session on this database; wait up to 1 s for each."""
@@ -177,7 +297,7 @@ def _truncate_sql(connection: Connection, tables: Sequence[str]) -> str:
 
 def owned_sequences(connection: Connection, tables: Sequence[str]) -> list[str]:
     """Sequences owned by the tables' columns (serial and identity), as regclass text."""
-    return (
+    return list(
         connection.execute(
             text(
                 "SELECT seq.oid::regclass::text FROM pg_class seq "

@@ -1,12 +1,23 @@
 """A private, throwaway PostgreSQL cluster for test runs that have no server.
 
-One cluster per test run, shared by the run's pytest-xdist workers (they share
-``PYTEST_XDIST_TESTRUNUID``). Each process that uses it registers its pid; the last
-one to leave stops it and deletes its files. A run killed with SIGKILL leaves its
-cluster behind: the next run finds no live pid registered and removes it.
+One cluster per test run, shared by the run's pytest-xdist workers (they share the run
+id). Each process that uses it registers its pid; the last one to leave stops it and
+deletes its files. A run killed with SIGKILL leaves its cluster behind: the next run
+finds no live pid registered and removes it.
 
-PostgreSQL refuses to run as root, so under root the cluster runs as an unprivileged
-user (``postgres`` if it exists, else ``nobody``).
+Closed to everybody but the user running the tests (and root):
+
+* no TCP listener: a Unix socket in a directory only the server's OS user can enter;
+* ``peer`` authentication mapped to the invoking OS user, so even another process of
+  the server's OS user cannot log in;
+* the server starts with a minimal environment: none of the caller's variables
+  (``DATABASE_PASSWORD``, ``TEST_DATABASE_URL``, ...) are readable in its ``environ``;
+* the base directory must belong to the invoking user and be closed to others, or the
+  run refuses it; a ``postmaster.pid`` is acted on only if its pid is really that
+  cluster's postmaster.
+
+PostgreSQL refuses to run as root, so under root the server runs as ``nobody``: not as
+``postgres``, which owns the system's own clusters.
 """
 
 from __future__ import annotations
@@ -19,27 +30,29 @@ import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL
 
 from ..config import DRIVER
 from .errors import ServerUnavailableError
-from .settings import BINDIR_SETTING
 
-HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 30
+SERVER_USER_UNDER_ROOT = "nobody"
+SUPERUSER = "postgres"
 
 # Durability is worthless for data that is deleted after every test.
 SETTINGS = {
-    "listen_addresses": f"'{HOST}'",
+    "listen_addresses": "''",
+    "unix_socket_permissions": "0700",
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
@@ -65,7 +78,7 @@ BINARY_DIRECTORIES = (
 
 
 def clusters_root() -> Path:
-    """Where private clusters live: shared memory when the machine has it.
+    """Where this user's private clusters live: shared memory when the machine has it.
 
     On tmpfs, copying the template data directory takes ~50 ms instead of ~800 ms on
     this project's CI disk, and the cluster's own I/O never waits for a device.
@@ -77,13 +90,11 @@ def clusters_root() -> Path:
     return base / f"claude_headspace_pg_{os.getuid()}"
 
 
-def find_binaries() -> tuple[Path | None, list[str]]:
+def find_binaries(explicit: Path | None = None) -> tuple[Path | None, list[str]]:
     """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``, and where we looked."""
-    explicit = os.environ.get(BINDIR_SETTING, "").strip()
-    if explicit:  # the user chose a PostgreSQL installation: look nowhere else
-        directory = Path(explicit)
-        found = _has_server_binaries(directory)
-        return (directory if found else None), [f"{BINDIR_SETTING}={explicit}"]
+    if explicit is not None:  # the user chose a PostgreSQL installation: look nowhere else
+        found = _has_server_binaries(explicit)
+        return (explicit if found else None), [f"TEST_DATABASE_PG_BINDIR={explicit}"]
     candidates: list[Path] = []
     tried: list[str] = []
     pg_config = shutil.which("pg_config")
@@ -139,73 +150,105 @@ class PrivateCluster:
         return int((self.directory / "port").read_text())
 
     def url(self, database: str = "postgres") -> URL:
-        return URL.create(DRIVER, username="postgres", host=HOST, port=self.port, database=database)
+        """Through the Unix socket (the only way in), as the cluster's superuser."""
+        return URL.create(
+            DRIVER,
+            username=SUPERUSER,
+            database=database,
+            query={"host": str(self.socket_dir), "port": str(self.port)},
+        )
+
+    def postmaster_pid(self) -> int | None:
+        """The pid in ``postmaster.pid``, if that process really is this cluster's server."""
+        pid = _pid_file(self.data)
+        return pid if pid is not None and _is_postmaster_of(pid, self.data) else None
 
     def is_running(self) -> bool:
-        pid = _postmaster_pid(self.data)
-        return pid is not None and _alive(pid)
+        return self.postmaster_pid() is not None
 
 
-def run_id() -> str:
-    """Shared by all xdist workers of one run; unique per serial run."""
-    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or _SERIAL_RUN_ID
-
-
-_SERIAL_RUN_ID = uuid.uuid4().hex
-
-
-def acquire(bindir: Path, run: str | None = None) -> PrivateCluster:
-    """Start (or join) the run's private cluster and register this process as a user.
-
-    ``run`` defaults to this test run; another value gives a separate cluster.
-    """
-    run = run or run_id()
-    root = clusters_root()
-    root.mkdir(mode=0o755, exist_ok=True)
+def acquire(bindir: Path, run: str, root: Path | None = None) -> PrivateCluster:
+    """Start (or join) the private cluster of ``run`` and register this process as a user."""
+    root = root or clusters_root()
+    server_user = _server_user()
+    _prepare_root(root, server_user)
     with _locked(root):
         _remove_abandoned(root, keep=run)
         cluster = PrivateCluster(root / run)
         if not cluster.is_running():
-            _start(cluster, bindir)
-        cluster.users.mkdir(exist_ok=True)
+            _create(cluster, bindir, server_user)
+        cluster.users.mkdir(mode=0o700, exist_ok=True)
         (cluster.users / str(os.getpid())).touch()
     return cluster
 
 
 def release(cluster: PrivateCluster) -> None:
     """Unregister this process; the last user stops the cluster and deletes it."""
-    root = cluster.directory.parent
-    with _locked(root):
+    with _locked(cluster.directory.parent):
         (cluster.users / str(os.getpid())).unlink(missing_ok=True)
         if not _live_users(cluster):
             _destroy(cluster)
 
 
-def _start(cluster: PrivateCluster, bindir: Path) -> None:
+def _prepare_root(root: Path, server_user: pwd.struct_passwd | None) -> None:
+    """Create the base directory, or refuse one that others could have written to.
+
+    Under root the server's user must pass through it: group-searchable for that user's
+    group only (0710); otherwise 0700.
+    """
+    mode = 0o710 if server_user is not None else 0o700
+    group = server_user.pw_gid if server_user is not None else os.getgid()
+    try:
+        root.mkdir(mode=0o700)
+    except FileExistsError:
+        info = os.lstat(root)
+        problem = None
+        if not stat.S_ISDIR(info.st_mode):
+            problem = "is not a directory"
+        elif info.st_uid != os.geteuid():
+            problem = f"belongs to uid {info.st_uid}, not to you (uid {os.geteuid()})"
+        elif info.st_mode & 0o022:
+            problem = f"is writable by others (mode {stat.S_IMODE(info.st_mode):04o})"
+        if problem:
+            raise ServerUnavailableError(
+                f"refusing the private-cluster directory {root}: it {problem}, so somebody "
+                "else may have put files in it. Remove it (rm -rf it, as its owner or root) "
+                "and run again."
+            ) from None
+    os.chown(root, os.geteuid(), group)
+    os.chmod(root, mode)
+
+
+def _create(cluster: PrivateCluster, bindir: Path, owner: pwd.struct_passwd | None) -> None:
     shutil.rmtree(cluster.directory, ignore_errors=True)
-    cluster.socket_dir.mkdir(parents=True)
-    owner = _unprivileged_user()
-    if owner is not None:
-        for path in (cluster.directory, cluster.socket_dir):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
+    cluster.directory.mkdir(mode=0o700)
+    cluster.socket_dir.mkdir(mode=0o700)
     # initdb is most of a cold start (~0.6 s): run it once per PostgreSQL version and
     # copy the fresh data directory for every later cluster.
     template = _template_data(cluster.directory.parent, bindir, owner)
     shutil.copytree(template, cluster.data, symlinks=True)
-    if owner is not None:
-        _chown_tree(cluster.data, owner)
     port = _free_port()
     (cluster.directory / "port").write_text(str(port))
     with (cluster.data / "postgresql.conf").open("a") as conf:
         conf.write(f"\nunix_socket_directories = '{cluster.socket_dir}'\nport = {port}\n")
         conf.writelines(f"{key} = {value}\n" for key, value in SETTINGS.items())
+    # Only the invoking OS user (and root) may log in, as the superuser, over the socket.
+    (cluster.data / "pg_hba.conf").write_text("local all all peer map=owner\n")
+    invoker = pwd.getpwuid(os.geteuid()).pw_name
+    (cluster.data / "pg_ident.conf").write_text(
+        "".join(f"owner {name} {SUPERUSER}\n" for name in dict.fromkeys((invoker, "root")))
+    )
+    if owner is not None:
+        for path in (cluster.directory, cluster.socket_dir):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        _chown_tree(cluster.data, owner)
     start(cluster, bindir)
 
 
 def start(cluster: PrivateCluster, bindir: Path) -> None:
     """Start the cluster's server (again): its data directory must exist."""
     _run_as(
-        _unprivileged_user(),
+        _server_user(),
         [
             bindir / "pg_ctl",
             "-D",
@@ -223,15 +266,16 @@ def start(cluster: PrivateCluster, bindir: Path) -> None:
 
 def stop(cluster: PrivateCluster) -> None:
     """Stop the server at once (like a crash); files and registrations stay."""
-    pid = _postmaster_pid(cluster.data)
-    if pid is not None and _alive(pid):
-        # Immediate shutdown: nothing in a throwaway cluster is worth a checkpoint.
-        os.kill(pid, signal.SIGQUIT)
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    pid = cluster.postmaster_pid()
+    if pid is None:
+        return
+    # Immediate shutdown: nothing in a throwaway cluster is worth a checkpoint.
+    os.kill(pid, signal.SIGQUIT)
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _is_postmaster_of(pid, cluster.data):
+        os.kill(pid, signal.SIGKILL)
 
 
 TEMPLATE_PREFIX = "template-"
@@ -242,10 +286,13 @@ def _template_data(root: Path, bindir: Path, owner: pwd.struct_passwd | None) ->
     version = hashlib.sha1(str(bindir.resolve()).encode()).hexdigest()[:12]
     template = root / f"{TEMPLATE_PREFIX}{version}"
     data = template / "data"
-    if (template / "complete").exists():
+    # A template somebody else owns (an older layout ran servers as postgres) could
+    # carry their postgresql.conf: build a fresh one.
+    owner_uid = owner.pw_uid if owner is not None else os.geteuid()
+    if (template / "complete").exists() and os.lstat(template).st_uid == owner_uid:
         return data
     shutil.rmtree(template, ignore_errors=True)
-    template.mkdir()
+    template.mkdir(mode=0o700)
     if owner is not None:
         os.chown(template, owner.pw_uid, owner.pw_gid)
     _run_as(
@@ -255,8 +302,8 @@ def _template_data(root: Path, bindir: Path, owner: pwd.struct_passwd | None) ->
             "-D",
             data,
             "-U",
-            "postgres",
-            "--auth=trust",
+            SUPERUSER,
+            "--auth=trust",  # replaced by peer authentication in every copy
             "--encoding=UTF8",
             "--locale=C",
             "--no-sync",
@@ -275,22 +322,24 @@ def _chown_tree(path: Path, owner: pwd.struct_passwd) -> None:
             os.chown(os.path.join(directory, name), owner.pw_uid, owner.pw_gid)
 
 
-def _run_as(owner: pwd.struct_passwd | None, argv: list, workdir: Path) -> None:
-    kwargs = {}
-    env = dict(os.environ, LC_ALL="C")
-    if owner is not None:
-        kwargs = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
-        env["HOME"] = str(workdir)
+def server_environment(workdir: Path) -> dict[str, str]:
+    """All the server inherits: nothing of the caller's (no secrets, no settings)."""
+    return {"PATH": os.defpath, "LC_ALL": "C", "LANG": "C", "HOME": str(workdir)}
+
+
+def _run_as(owner: pwd.struct_passwd | None, argv: list[Any], workdir: Path) -> None:
     try:
         subprocess.run(
             [str(a) for a in argv],
             cwd=workdir,
-            env=env,
+            env=server_environment(workdir),
             capture_output=True,
             text=True,
             timeout=START_TIMEOUT_SECONDS + 30,
             check=True,
-            **kwargs,
+            user=owner.pw_uid if owner is not None else None,
+            group=owner.pw_gid if owner is not None else None,
+            extra_groups=[] if owner is not None else None,
         )
     except subprocess.CalledProcessError as exc:
         log = workdir / "postgres.log"
@@ -308,24 +357,23 @@ def _run_as(owner: pwd.struct_passwd | None, argv: list, workdir: Path) -> None:
 
 
 def _free_port() -> int:
+    """A port number nobody uses: it names the socket file (nothing listens on TCP)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
+        sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _unprivileged_user() -> pwd.struct_passwd | None:
-    """Who runs the cluster: None (ourselves) unless we are root."""
+def _server_user() -> pwd.struct_passwd | None:
+    """Who runs the server: None (ourselves) unless we are root."""
     if os.geteuid() != 0:
         return None
-    for name in ("postgres", "nobody"):
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            continue
-    raise ServerUnavailableError(
-        "running as root, and neither a 'postgres' nor a 'nobody' user exists to run a "
-        "private PostgreSQL cluster as; run the tests as an ordinary user."
-    )
+    try:
+        return pwd.getpwnam(SERVER_USER_UNDER_ROOT)
+    except KeyError:
+        raise ServerUnavailableError(
+            f"running as root, and no '{SERVER_USER_UNDER_ROOT}' user exists to run a private "
+            "PostgreSQL cluster as (PostgreSQL refuses root); run the tests as an ordinary user."
+        ) from None
 
 
 def _destroy(cluster: PrivateCluster) -> None:
@@ -335,9 +383,9 @@ def _destroy(cluster: PrivateCluster) -> None:
 
 def _remove_abandoned(root: Path, keep: str) -> None:
     for directory in root.iterdir():
-        if directory.name.startswith(TEMPLATE_PREFIX):
+        if directory.name.startswith(TEMPLATE_PREFIX) or directory.name == keep:
             continue
-        if directory.is_dir() and directory.name != keep:
+        if directory.is_dir() and not directory.is_symlink():
             cluster = PrivateCluster(directory)
             if not _live_users(cluster):
                 _destroy(cluster)
@@ -355,12 +403,38 @@ def _live_users(cluster: PrivateCluster) -> list[int]:
     return live
 
 
-def _postmaster_pid(data: Path) -> int | None:
+def _pid_file(data: Path) -> int | None:
     try:
         first_line = (data / "postmaster.pid").read_text().splitlines()[0]
         return int(first_line)
     except (OSError, IndexError, ValueError):
         return None
+
+
+def _is_postmaster_of(pid: int, data: Path) -> bool:
+    """Is ``pid`` a PostgreSQL server started on ``data``, run by the data's owner?
+
+    A pid file proves nothing by itself: the process may have ended and the pid been
+    reused, or the file may not be ours.
+    """
+    try:
+        owner = os.stat(data).st_uid
+        argv, uid = _process(pid)
+    except (OSError, ValueError):
+        return False
+    return uid == owner and "-D" in argv and argv[argv.index("-D") + 1 :][:1] == [str(data)]
+
+
+def _process(pid: int) -> tuple[list[str], int]:
+    """``(argv, uid)`` of a live process (``/proc``; ``ps`` where there is none)."""
+    proc = Path(f"/proc/{pid}")
+    if Path("/proc/self").exists():
+        argv = (proc / "cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+        return [a.decode(errors="replace") for a in argv], proc.stat().st_uid
+    out = subprocess.run(
+        ["ps", "-o", "uid=,args=", "-p", str(pid)], capture_output=True, text=True, timeout=10
+    ).stdout.split()
+    return out[1:], int(out[0])
 
 
 def _alive(pid: int) -> bool:
@@ -386,9 +460,44 @@ def _locked(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def iter_running() -> Iterator[PrivateCluster]:
+def leftovers(root: Path | None = None) -> list[tuple[Path, str]]:
+    """This user's private-cluster files: ``(path, what)``; ``what`` says if in use."""
+    root = root or clusters_root()
+    if not root.is_dir():
+        return []
+    found = []
+    for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+        size = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
+        if directory.name.startswith(TEMPLATE_PREFIX):
+            what = f"initdb template cache, {size / 2**20:.0f} MB"
+        elif _live_users(PrivateCluster(directory)):
+            what = f"cluster of a live run, {size / 2**20:.0f} MB"
+        else:
+            what = f"cluster of a dead run, {size / 2**20:.0f} MB"
+        found.append((directory, what))
+    return found
+
+
+def remove_leftovers(root: Path | None = None) -> list[Path]:
+    """Remove clusters of dead runs and the template caches (rebuilt when needed)."""
+    root = root or clusters_root()
+    if not root.is_dir():
+        return []
+    removed = []
+    with _locked(root):  # a run starting meanwhile copies a template under this lock
+        for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+            if directory.name.startswith(TEMPLATE_PREFIX):
+                shutil.rmtree(directory, ignore_errors=True)
+                removed.append(directory)
+            elif not _live_users(cluster := PrivateCluster(directory)):
+                _destroy(cluster)
+                removed.append(directory)
+    return removed
+
+
+def iter_running(root: Path | None = None) -> Iterator[PrivateCluster]:
     """Private clusters of this user that are running (for diagnostics and tests)."""
-    root = clusters_root()
+    root = root or clusters_root()
     if root.is_dir():
         for directory in root.iterdir():
             cluster = PrivateCluster(directory)

@@ -17,3 +17,11 @@ class DatabaseInUseError(TestDatabaseError):
 
 class ServerUnavailableError(TestDatabaseError):
     """No PostgreSQL server answers and no private cluster could be started."""
+
+
+class UnownedDatabaseError(UnsafeDatabaseError):
+    """A database has a test name but no mark of ours: somebody's data, never touched."""
+
+
+class ClaimLostError(TestDatabaseError):
+    """The connection holding this run's claim on its database was ended."""

@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL, Connection
 from .. import create_app
 from ..app import migrations_directory
 from ..database import db
-from .names import require_test_name
+from .guard import require_test_name
 
 
 def script_directory() -> ScriptDirectory:

@@ -1,23 +1,37 @@
-"""pytest wiring for the test-database machinery: options, fixtures, leak reports.
+"""pytest wiring for the test-database machinery: settings, lifecycle, fixtures, leaks.
 
-Registered from ``tests/conftest.py`` (``pytest_plugins``). Nothing here touches a
-database until a test asks for one of the fixtures, so unit-only runs stay offline.
+Registered from ``tests/conftest.py`` (``pytest_plugins``). The order of a run:
+
+1. ``pytest_configure``: every test setting is read and checked once (the xdist
+   controller, or the serial process) and handed to xdist workers as one object.
+2. ``pytest_collection_finish`` (each process that runs tests): when a collected test
+   needs a database, the server and the process's test database are set up now; a
+   failure stops the run before any test, with one line, once for the whole run.
+3. Tests run; after each, ``clean_database`` empties the tables and reports leaks.
+4. ``pytest_sessionfinish``: the process drops what it created.
+
+Unit-only runs never reach step 2, so they stay offline.
 
 Fixtures:
 
+* ``test_settings`` (session): the validated :class:`TestSettings`;
 * ``test_server`` (session): the PostgreSQL server: configured, or a private cluster;
 * ``test_database`` (session, one per xdist worker): created, schema built, dropped;
 * ``make_test_database`` (session): extra empty test databases by label;
 * ``app`` (session): the Flask app bound to the worker's test database;
+* ``database_cleaner`` (session): the cleaner that empties the worker's database;
 * ``app_context``: an application context for the test (factories need one);
-* ``clean_database``: after the test, every table empty and sequences reset;
+* ``reset_database``: a function that puts the database back as built, now;
+* ``clean_database``: calls it after the test and reports what the test left;
 * ``db_session``: Flask-SQLAlchemy's session; ``client``: the Flask test client.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,19 +39,36 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from .settings import CLEANUP_SETTING, CLEANUP_STRATEGIES, DEFAULT_CLEANUP_STRATEGY
+from .settings import (
+    CLEANUP_SETTING,
+    CLEANUP_STRATEGIES,
+    DEFAULT_CLEANUP_STRATEGY,
+    SettingsError,
+    TestSettings,
+    read_settings,
+)
 
-# Flask and SQLAlchemy are imported inside the fixtures: the xdist controller and
-# unit-only runs load this plugin but never need a database.
+# Flask is imported inside the fixtures: the xdist controller and unit-only runs load
+# this plugin but never need the app.
 if TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
-    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import scoped_session
 
     from .cleanup import DatabaseCleaner
     from .databases import TestDatabase
+    from .reset import ResetOutcome
+    from .run import RunDatabases
     from .server import Server
+
+WIRE_KEY = "claude_headspace_test_settings"
+SUMMARY_KEY = "claude_headspace_databases_used"
+POOL_WATCH = "claude_headspace.testing.pool_watch"
+WIRE_ERROR_KEY = "claude_headspace_settings_error"
+SETUP_FAILED = "could not set up the test databases"
+DATABASE_FIXTURES = ("test_server", "test_database", "make_test_database")
+_run_key: pytest.StashKey[RunDatabases] = pytest.StashKey()
+_controller_key: pytest.StashKey[_XdistController] = pytest.StashKey()
 
 
 class ResourceLeakWarning(UserWarning):
@@ -50,104 +81,184 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--db-cleanup",
         choices=CLEANUP_STRATEGIES,
         default=None,
-        help=f"how tables are emptied after each test (default: ini db_cleanup, env "
-        f"{CLEANUP_SETTING}, else {DEFAULT_CLEANUP_STRATEGY}); both leave the TRUNCATE state",
+        help=f"how tables are emptied after each test (default: env {CLEANUP_SETTING}, "
+        f"else ini db_cleanup, else {DEFAULT_CLEANUP_STRATEGY}); both leave the TRUNCATE state",
     )
     parser.addini("db_cleanup", f"cleanup strategy: {' or '.join(CLEANUP_STRATEGIES)}", default="")
 
 
-def cleanup_strategy(config: pytest.Config) -> str:
-    """``--db-cleanup``, else ``TEST_DATABASE_CLEANUP``, else ini ``db_cleanup``."""
-    for source, value in (
-        ("--db-cleanup", config.getoption("--db-cleanup")),
-        (CLEANUP_SETTING, os.environ.get(CLEANUP_SETTING, "").strip()),
-        ("ini db_cleanup", str(config.getini("db_cleanup")).strip()),
-    ):
-        if value:
-            if value not in CLEANUP_STRATEGIES:
-                raise pytest.UsageError(
-                    f"{source}={value!r}: the cleanup strategy must be one of {CLEANUP_STRATEGIES}."
-                )
-            return value
-    return DEFAULT_CLEANUP_STRATEGY
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    cleanup_strategy(config)  # a bad setting fails the run up front, not per test
+    from .run import RunDatabases
+
+    config.addinivalue_line(
+        "markers",
+        "changes_schema: the test changes the database beyond its rows on purpose; it is "
+        "rebuilt after the test without a warning",
+    )
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    settings: TestSettings | None = None
+    error: str | None = None
+    if workerinput is not None and (WIRE_KEY in workerinput or WIRE_ERROR_KEY in workerinput):
+        error = workerinput.get(WIRE_ERROR_KEY)
+        if WIRE_KEY in workerinput:
+            settings = TestSettings.from_wire(workerinput[WIRE_KEY])
+    else:
+        try:
+            settings = read_settings(
+                os.environ,
+                cleanup_option=config.getoption("--db-cleanup"),
+                cleanup_ini=str(config.getini("db_cleanup")),
+                workers=int(getattr(config.option, "numprocesses", 0) or 0),
+            )
+        except SettingsError as exc:
+            error = exc.message  # fatal only for runs that need a database (see below)
+    run = (workerinput or {}).get("testrunuid") or uuid.uuid4().hex
+    worker = (workerinput or {}).get("workerid")
+    databases = RunDatabases(
+        settings, run=run, worker=worker, settings_error=error and f"bad test setting: {error}"
+    )
+    config.stash[_run_key] = databases
+    # Ctrl-C can end an idle xdist worker's session without its sessionfinish (execnet's
+    # main thread gets the KeyboardInterrupt): the process's exit still drops its database.
+    atexit.register(databases.close)
+    controller = _XdistController(settings, error)
+    config.stash[_controller_key] = controller
+    if workerinput is None and config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(controller, "claude_headspace")
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    if getattr(config.option, "numprocesses", None):
-        return None  # the xdist controller stays light; each worker names its database
-    from ..config import ConfigError, mask_url
-    from .errors import TestDatabaseError
-    from .names import url_for_test_database
-    from .server import server_mode
+class _XdistController:
+    """In the xdist controller: hands every worker the settings read once, here, and
+    collects what each worker used for the run's closing line."""
 
-    try:
-        url = url_for_test_database()
-    except (ConfigError, TestDatabaseError) as exc:
-        return f"test database: not configured ({exc})"
-    return (
-        f"test database: {mask_url(url)} (+ _gw<N> per xdist worker), "
-        f"server: {server_mode()}, cleanup: {cleanup_strategy(config)}"
+    def __init__(self, settings: TestSettings | None, error: str | None) -> None:
+        self.settings, self.error = settings, error
+        self.used: list[dict[str, Any]] = []
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.settings is not None:
+            node.workerinput[WIRE_KEY] = self.settings.to_wire()
+        if self.error is not None:
+            node.workerinput[WIRE_ERROR_KEY] = self.error
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        used = getattr(node, "workeroutput", {}).get(SUMMARY_KEY)
+        if used:
+            self.used.append(used)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One line per run, also under -q and xdist: which server and databases were used."""
+    if hasattr(config, "workerinput"):
+        return
+    used = config.stash[_controller_key].used
+    if not used:
+        return
+    servers = sorted({str(u["server"]) for u in used})
+    names = sorted(name for u in used for name in u["databases"])  # type: ignore[attr-defined]
+    terminalreporter.write_line(
+        f"test databases: {', '.join(names)} on {'; '.join(servers)}; cleanup: {used[0]['cleanup']}"
     )
 
 
-def _stop_run(request: pytest.FixtureRequest, exc: Exception) -> NoReturn:
+def pytest_report_header(config: pytest.Config) -> str | None:
+    run = config.stash[_run_key]
+    if run.failure is not None:
+        return f"test databases: not usable ({run.failure})"
+    settings = run.settings
+    workers = f" (+ _gw<N> for {settings.workers} workers)" if settings.workers else ""
+    return (
+        f"test databases: {settings.describe()}{workers}, server: {settings.server_mode}, "
+        f"cleanup: {settings.cleanup}"
+    )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Set up the server and database now if any collected test needs them."""
+    from .run import RunFailed
+
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if not needed & set(DATABASE_FIXTURES):
+        return
+    run = session.config.stash[_run_key]
+    try:
+        if "test_database" in needed:
+            run.database(_metadata())
+        else:
+            run.server()
+    except RunFailed:
+        pass  # reported once by pytest_runtestloop
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """A failed setup stops the run before any test: one line, not pinned on a test.
+
+    Under xdist the worker ends without running tests and the controller reports the
+    first worker's reason once (``Interrupted: …``).
+    """
+    run = session.config.stash[_run_key]
+    if run.failure is None or not run.attempted:
+        return None
+    session.shouldstop = f"{SETUP_FAILED}: {run.failure}"
+    if hasattr(session.config, "workerinput"):
+        return True
+    raise session.Interrupted(session.shouldstop)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After session fixtures are finalised (also after Ctrl-C): drop what we created."""
+    run = session.config.stash[_run_key]
+    summary = run.summary()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[SUMMARY_KEY] = summary  # xdist sends it to the controller after this
+    elif summary:
+        session.config.stash[_controller_key].used.append(summary)
+    run.close()
+
+
+def _metadata() -> Any:
+    import claude_headspace.models  # noqa: F401  -- every table on db.metadata
+
+    from ..database import db
+
+    return db.metadata
+
+
+def _stop_run(request: pytest.FixtureRequest, reason: str) -> NoReturn:
     """No test database, no point going on: one clear message, then the run stops."""
-    message = f"{type(exc).__name__}: {exc}"
-    request.session.shouldstop = message
-    raise pytest.fail.Exception(message, pytrace=False) from None
+    _stop_after(request, f"{SETUP_FAILED}: {reason}")
 
 
 @pytest.fixture(scope="session")
-def test_server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    from ..config import ConfigError
-    from .errors import TestDatabaseError
-    from .names import url_for_test_database
-    from .server import connect_server
+def test_settings(pytestconfig: pytest.Config) -> TestSettings:
+    return pytestconfig.stash[_run_key].settings
+
+
+@pytest.fixture(scope="session")
+def test_server(request: pytest.FixtureRequest) -> Server:
+    from .run import RunFailed
 
     try:
-        server = connect_server(url_for_test_database())
-    except (ConfigError, TestDatabaseError) as exc:
-        _stop_run(request, exc)
-    try:
-        yield server
-    finally:
-        server.release()
+        return request.config.stash[_run_key].server()
+    except RunFailed as exc:
+        _stop_run(request, str(exc))
 
 
 @pytest.fixture(scope="session")
 def test_database(request: pytest.FixtureRequest, test_server: Server) -> Iterator[TestDatabase]:
-    from sqlalchemy.exc import SQLAlchemyError
+    from .run import RunFailed
 
-    import claude_headspace.models  # noqa: F401  -- every table on db.metadata
-
-    from ..database import db, describe_error
-    from .databases import TestDatabase
-    from .errors import TestDatabaseError
-    from .names import current_worker, url_for_test_database
-
-    database = TestDatabase(test_server, url_for_test_database(worker=current_worker()).database)
     try:
-        database.setup(db.metadata)
-    except TestDatabaseError as exc:
-        _stop_run(request, exc)
-    try:
-        with _app_settings_point_at(database):
-            yield database
-    finally:
-        try:
-            database.teardown()
-        except SQLAlchemyError as exc:
-            warnings.warn(
-                ResourceLeakWarning(
-                    f"could not drop test database {database.name!r} "
-                    f"({describe_error(exc)}); the next run removes it"
-                ),
-                stacklevel=1,
-            )
+        database = request.config.stash[_run_key].database(_metadata())
+    except RunFailed as exc:
+        _stop_run(request, str(exc))
+    with _app_settings_point_at(database):
+        yield database
 
 
 @contextmanager
@@ -171,45 +282,38 @@ def _app_settings_point_at(database: TestDatabase) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def make_test_database(
     request: pytest.FixtureRequest, test_server: Server
-) -> Iterator[Callable[[str], TestDatabase]]:
+) -> Callable[[str], TestDatabase]:
     """Extra, empty test databases by label (``claude_headspace_<label>_test[_gwN]``).
 
-    Each is created on first request and dropped at the end of the session.
+    Each is created (marked, like every test database) on first request and dropped at
+    the end of the session.
     """
-    from .databases import TestDatabase
-    from .errors import TestDatabaseError
-    from .names import current_worker, url_for_test_database
+    from .run import RunFailed
 
-    made: dict[str, TestDatabase] = {}
+    run = request.config.stash[_run_key]
 
     def make(label: str) -> TestDatabase:
-        if label not in made:
-            name = url_for_test_database(label=label, worker=current_worker()).database
-            database = TestDatabase(test_server, name)
-            try:
-                database.setup()
-            except TestDatabaseError as exc:
-                _stop_run(request, exc)
-            made[label] = database
-        return made[label]
+        try:
+            return run.extra_database(label)
+        except RunFailed as exc:
+            _stop_run(request, str(exc))
 
-    try:
-        yield make
-    finally:
-        for database in made.values():
-            database.teardown()
+    return make
 
 
 @pytest.fixture(scope="session")
 def app(test_database: TestDatabase, database_cleaner: DatabaseCleaner) -> Iterator[Flask]:
     from .. import create_app
     from ..database import db
+    from .fence import PoolWatch
 
     flask_app = create_app(
         database_url=test_database.url.render_as_string(hide_password=False), testing=True
     )
     with flask_app.app_context():
-        _register_pool_connections(db.engine, database_cleaner)
+        # The app's pool keeps connections open between tests: that is not a leak.
+        flask_app.extensions[POOL_WATCH] = PoolWatch(db.engine, database_cleaner.expected_pids.add)
+        db.engine.dispose()  # every pooled connection is then made under the watch
     yield flask_app
     with flask_app.app_context():
         db.session.remove()
@@ -218,23 +322,25 @@ def app(test_database: TestDatabase, database_cleaner: DatabaseCleaner) -> Itera
 
 @pytest.fixture(scope="session")
 def database_cleaner(
-    pytestconfig: pytest.Config, test_database: TestDatabase
+    test_settings: TestSettings, test_database: TestDatabase
 ) -> Iterator[DatabaseCleaner]:
-    from ..database import db
+    from ..database import admin_engine
     from .cleanup import DatabaseCleaner
-    from .databases import autocommit_connection
+    from .databases import APPLICATION_NAME
 
-    with autocommit_connection(test_database.url) as connection:
-        yield DatabaseCleaner(connection, db.metadata, cleanup_strategy(pytestconfig))
-
-
-def _register_pool_connections(engine: Engine, cleaner: DatabaseCleaner) -> None:
-    """The app's pool keeps connections open between tests: that is not a leak."""
-    from sqlalchemy import event
-
-    @event.listens_for(engine, "connect")
-    def remember(dbapi_connection: Any, _record: Any) -> None:
-        cleaner.expected_pids.add(dbapi_connection.get_backend_pid())
+    engine = admin_engine(test_database.url, APPLICATION_NAME)
+    cleaner = DatabaseCleaner(
+        engine.connect(),
+        _metadata(),
+        test_settings.cleanup,
+        run=test_database.run,
+        claim_pid=test_database.claim_pid,
+    )
+    try:
+        yield cleaner
+    finally:
+        cleaner.connection.close()  # the cleaner's latest connection (repairs replace it)
+        engine.dispose()
 
 
 @pytest.fixture
@@ -244,45 +350,63 @@ def app_context(app: Flask) -> Iterator[None]:
 
 
 @pytest.fixture
-def clean_database(
-    request: pytest.FixtureRequest, app_context: None, database_cleaner: DatabaseCleaner
-) -> Iterator[None]:
-    """After the test: every table empty, sequences restarted; leaks reported."""
-    from sqlalchemy.exc import DBAPIError
+def reset_database(
+    request: pytest.FixtureRequest,
+    app: Flask,
+    database_cleaner: DatabaseCleaner,
+    test_database: TestDatabase,
+) -> Callable[..., ResetOutcome]:
+    """Put the database back as the session built it, now; returns what was found.
 
-    from ..database import db, describe_error
+    ``clean_database`` calls it after every test; a test may call it itself to assert on
+    what a misbehaviour leaves (see ``reset.py``). Threads started after this fixture
+    count as the test's.
+    """
+    from ..database import db
+    from .reset import reset_after_test
 
     threads_before = set(threading.enumerate())
+
+    def reset(changes_schema: bool = False) -> ResetOutcome:
+        db.session.remove()
+        return reset_after_test(
+            request.node.nodeid,
+            started_threads=[t for t in threading.enumerate() if t not in threads_before],
+            watch=app.extensions[POOL_WATCH],
+            engine=db.engine,
+            cleaner=database_cleaner,
+            database=test_database,
+            metadata=_metadata(),
+            changes_schema=changes_schema,
+        )
+
+    return reset
+
+
+@pytest.fixture
+def clean_database(
+    request: pytest.FixtureRequest,
+    app_context: None,
+    reset_database: Callable[..., ResetOutcome],
+) -> Iterator[None]:
+    """After the test: the database as the session built it, whatever the test did.
+
+    What the test left or changed is reported once, naming it; a test marked
+    ``changes_schema`` has its schema rebuilt without a warning.
+    """
     yield
-    db.session.remove()
-    try:
-        report = database_cleaner.clean()
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        message = (
-            f"the PostgreSQL server went away during {request.node.nodeid} "
-            f"({describe_error(exc)}); stopping the run. Start the server and run again: "
-            "the next run removes what this one left."
-        )
-        request.session.shouldstop = message
-        pytest.fail(message, pytrace=False)
-    running = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
-    left = []
-    if report.opened:
-        left.append(
-            f"{len(report.opened)} database connection(s) open (pids "
-            f"{', '.join(map(str, report.opened))}): close or dispose what the test opened"
-        )
-    if report.leaked:
-        left.append(
-            f"{len(report.leaked)} database session(s) in a transaction (terminated): "
-            f"{'; '.join(report.leaked)}"
-        )
-    if running:
-        left.append(f"{len(running)} thread(s) running: {', '.join(t.name for t in running)}")
-    for what in left:
+    outcome = reset_database(
+        changes_schema=request.node.get_closest_marker("changes_schema") is not None
+    )
+    if outcome.stop:
+        _stop_after(request, outcome.stop)
+    for what in outcome.left:
         warnings.warn(ResourceLeakWarning(f"{request.node.nodeid} left {what}"), stacklevel=1)
+
+
+def _stop_after(request: pytest.FixtureRequest, message: str) -> NoReturn:
+    request.session.shouldstop = message
+    pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture

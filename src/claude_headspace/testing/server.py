@@ -1,6 +1,6 @@
 """Which PostgreSQL server the tests use: the configured one, or a private cluster.
 
-``TEST_DATABASE_SERVER`` chooses:
+``TestSettings.server_mode`` (``TEST_DATABASE_SERVER``) chooses:
 
 * ``auto`` (default): the configured server when it answers; when nothing answers at
   that address and ``TEST_DATABASE_URL`` is not set, a private throwaway cluster;
@@ -13,25 +13,24 @@ reason to fall back: the user meant that server.
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
-from ..config import mask_url
-from ..database import describe_error
-from . import cluster as private
+from ..config import address_of, mask_url
+from ..database import admin_connection, describe_error
+from . import cluster
 from .errors import ServerUnavailableError
-from .settings import SERVER_MODES as MODES
-from .settings import SERVER_SETTING, TEST_DATABASE_URL
+from .settings import SERVER_SETTING, TEST_DATABASE_URL, TestSettings
 
 PROBE_TIMEOUT_SECONDS = 3
 MAINTENANCE_DATABASE = "postgres"
+TOO_MANY_CLIENTS = ("too many clients", "remaining connection slots are reserved")
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,12 @@ class Server:
     """Where test databases live. ``url(name)`` addresses one database on it."""
 
     base: URL
-    cluster: private.PrivateCluster | None = None
+    private_cluster: cluster.PrivateCluster | None = None
+    why_private: str = ""  # what made the run use a private cluster
 
     def url(self, database: str) -> URL:
-        if self.cluster is not None:
-            return self.cluster.url(database)
+        if self.private_cluster is not None:
+            return self.private_cluster.url(database)
         return self.base.set(database=database)
 
     @property
@@ -51,34 +51,50 @@ class Server:
         return self.url(MAINTENANCE_DATABASE)
 
     def describe(self) -> str:
-        if self.cluster is not None:
-            return f"private cluster in {self.cluster.directory}"
-        return f"{self.base.host}:{self.base.port or 5432}"
+        if self.private_cluster is not None:
+            return f"the private cluster in {self.private_cluster.directory}"
+        return address_of(self.base)
+
+    def summary(self) -> str:
+        """For the run's closing line: which server, and why a private cluster."""
+        if self.private_cluster is not None:
+            return f"a private cluster ({self.why_private}) in {self.private_cluster.directory}"
+        return f"the configured server {address_of(self.base)}"
 
     def release(self) -> None:
-        if self.cluster is not None:
-            private.release(self.cluster)
+        if self.private_cluster is not None:
+            cluster.release(self.private_cluster)
 
 
-def server_mode() -> str:
-    mode = os.environ.get(SERVER_SETTING, "auto").strip().lower() or "auto"
-    if mode not in MODES:
-        raise ServerUnavailableError(
-            f"{SERVER_SETTING}={mode!r} is not one of {', '.join(MODES)}; unset it for the "
-            "default (auto: the configured server, else a private cluster)."
-        )
-    return mode
+def is_too_many_clients(exc: BaseException) -> bool:
+    message = str(getattr(exc, "orig", None) or exc)
+    return any(phrase in message for phrase in TOO_MANY_CLIENTS)
 
 
-def connect_server(base: URL) -> Server:
-    """Find a server for the test database ``base`` or raise with what was tried."""
-    mode = server_mode()
-    if mode == "private":
-        return _private_server(base, tried=[f"{SERVER_SETTING}=private"])
-    answered, problem = _probe(base)
+def too_many_clients_message(where: str, workers: int) -> str:
+    run = f"-n {workers}" if workers else "a serial run"
+    return (
+        f"the PostgreSQL server at {where} has no free connection slots (too many clients): "
+        f"{run} needs about {max(workers, 1) * CONNECTIONS_PER_WORKER} connections "
+        f"({CONNECTIONS_PER_WORKER} per worker). Run with fewer workers (-n), or raise the "
+        "server's max_connections, or end other clients."
+    )
+
+
+# A worker's steady connections: the lock holder, the cleaner, the app's pool (one in use).
+CONNECTIONS_PER_WORKER = 3
+
+
+def connect_server(settings: TestSettings, run: str) -> Server:
+    """Find a server for the test database or raise with what was tried."""
+    base = settings.test_url
+    if settings.server_mode == "private":
+        chosen = f"{SERVER_SETTING}=private"
+        return _private_server(settings, run, tried=[chosen], why=chosen)
+    answered, problem = _probe(base, settings.workers)
     if answered and problem is None:
         return Server(base)
-    where = f"{base.host}:{base.port or 5432}"
+    where = address_of(base)
     if answered:
         raise ServerUnavailableError(
             f"the PostgreSQL server at {where} answered but refused the test connection as "
@@ -87,17 +103,17 @@ def connect_server(base: URL) -> Server:
             "(e.g. postgresql://user:password@host:5432/claude_headspace_test)."
         )
     tried = [f"the configured server at {where} ({mask_url(base)}): {problem}"]
-    if mode == "configured" or os.environ.get(TEST_DATABASE_URL, "").strip():
+    if settings.server_mode == "configured" or settings.explicit_test_url:
         raise ServerUnavailableError(
             f"no PostgreSQL server answers: tried {tried[0]}. Start that server, or unset "
             f"{TEST_DATABASE_URL} and {SERVER_SETTING} so the tests may start a private "
             "cluster from the PostgreSQL binaries."
         )
-    return _private_server(base, tried)
+    return _private_server(settings, run, tried, why=f"nothing answers at {where}")
 
 
-def _private_server(base: URL, tried: list[str]) -> Server:
-    bindir, looked = private.find_binaries()
+def _private_server(settings: TestSettings, run: str, tried: list[str], why: str) -> Server:
+    bindir, looked = cluster.find_binaries(settings.pg_bindir)
     if bindir is None:
         raise ServerUnavailableError(
             "no PostgreSQL server for the tests. Tried: "
@@ -110,34 +126,31 @@ def _private_server(base: URL, tried: list[str]) -> Server:
             + f". Either start a server and point config.yaml or {TEST_DATABASE_URL} at it, "
             "or install the PostgreSQL server binaries (initdb, pg_ctl, postgres)."
         )
-    cluster = private.acquire(bindir)
-    return Server(base, cluster)
+    return Server(settings.test_url, cluster.acquire(bindir, run), why)
 
 
-def _probe(base: URL) -> tuple[bool, str | None]:
+def _probe(base: URL, workers: int) -> tuple[bool, str | None]:
     """``(answered, problem)``: did anything listen at the address, and could we log in."""
     reachable, reason = _reachable(base)
     if not reachable:
         return False, reason
-    engine = create_engine(
-        base.set(database=MAINTENANCE_DATABASE),
-        poolclass=NullPool,
-        connect_args={"connect_timeout": PROBE_TIMEOUT_SECONDS},
-    )
     try:
-        with engine.connect() as connection:
+        with admin_connection(base.set(database=MAINTENANCE_DATABASE)) as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
+        if is_too_many_clients(exc):
+            raise ServerUnavailableError(
+                too_many_clients_message(address_of(base), workers)
+            ) from None
         return True, describe_error(exc)
-    finally:
-        engine.dispose()
     return True, None
 
 
 def _reachable(base: URL) -> tuple[bool, str]:
-    host = base.query.get("host") or base.host or "localhost"
-    port = int(base.query.get("port") or base.port or 5432)
-    if isinstance(host, str) and host.startswith("/"):
+    host = str(base.query.get("host") or base.host or "localhost")
+    port = int(str(base.query.get("port") or base.port or 5432))  # validated by settings
+    targets: list[tuple[int, Any]]
+    if host.startswith("/"):
         targets = [(socket.AF_UNIX, str(Path(host) / f".s.PGSQL.{port}"))]
     else:
         try:

@@ -72,3 +72,39 @@ def test_leaks_thread(app):
 
     threading.Thread(target=query_forever, name="sleeper", daemon=False).start()
     time.sleep(0.3)
+
+
+@pytest.mark.skipif(not os.environ.get("SAMPLE_END_CLAIM"), reason="SAMPLE_END_CLAIM not set")
+def test_ends_the_runs_claim():
+    """Ends every session holding one of the machinery's advisory locks (serial runs)."""
+    write_chain()
+    ended = db.session.execute(
+        text(
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND classid = 1213420612 AND pid <> pg_backend_pid()"
+        )
+    ).scalar()
+    assert ended == 1
+
+
+MISBEHAVES = pytest.mark.skipif(
+    not os.environ.get("SAMPLE_MISBEHAVE"), reason="SAMPLE_MISBEHAVE not set"
+)
+
+
+@MISBEHAVES
+def test_misbehaves():
+    """Rows, a table of its own, a sequence option and a SET on the app's pooled connection."""
+    write_chain()
+    db.session.execute(text("CREATE TABLE junk (id int)"))
+    db.session.execute(text("ALTER SEQUENCE projects_id_seq START 100 RESTART"))
+    db.session.execute(text("SET session_replication_role = replica"))
+    db.session.commit()
+
+
+@MISBEHAVES
+def test_after_the_misbehaviour():
+    assert write_chain().id == 1
+    assert db.session.execute(text("SELECT to_regclass('junk')")).scalar() is None
+    role = db.session.execute(text("SHOW session_replication_role")).scalar()
+    assert role == "origin"
