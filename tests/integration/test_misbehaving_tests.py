@@ -12,7 +12,7 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from claude_headspace.database import db
@@ -169,6 +169,50 @@ def test_a_thread_that_keeps_writing_is_fenced_off(app, reset, built):
         assert "started by tests/integration/test_misbehaving_tests.py::" in str(errors[0])
     finally:
         stop.set()
+    assert_as_built(built)
+
+
+def test_a_thread_caught_making_a_connection_loses_that_connection(app, reset, built):
+    """A fence that goes up while a thread makes a new connection ends that one too.
+
+    (Once a race in CI: the connection was not yet counted as the thread's, so it
+    outlived the fence and later showed up as another test's leftover session.)
+    """
+    connecting, release, caught = threading.Event(), threading.Event(), []
+
+    def hold(dbapi_connection, _record):  # runs after the watch's own connect listener
+        if threading.current_thread().name == "late-connector":
+            caught.append(dbapi_connection.get_backend_pid())
+            connecting.set()
+            release.wait(10)
+
+    def late_connector():
+        with app.app_context():
+            try:
+                db.session.execute(text("SELECT 1"))
+            except Exception as exc:  # what it raises is asserted below
+                caught.append(exc)
+
+    # The pool's first connect runs its listeners under a lock, so make it here; holding
+    # that connection makes the thread make a new one.
+    db.engine.dispose()
+    held = db.engine.connect()
+    event.listen(db.engine, "connect", hold)
+    thread = threading.Thread(target=late_connector, name="late-connector", daemon=True)
+    try:
+        thread.start()
+        assert connecting.wait(10)
+        only(reset(), "1 thread(s) running: late-connector (fenced off the database)")
+        alive = held.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": caught[0]}
+        ).scalar()
+        assert alive == 0
+    finally:
+        release.set()
+        thread.join(10)
+        event.remove(db.engine, "connect", hold)
+        held.close()
+    assert isinstance(caught[1], FencedThreadError)
     assert_as_built(built)
 
 

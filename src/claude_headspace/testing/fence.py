@@ -50,8 +50,24 @@ class PoolWatch:
     def _connect(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         pid = dbapi_connection.get_backend_pid()
         record.info["pid"] = pid
-        record.info["baseline"] = _session_state(dbapi_connection)
+        thread = threading.current_thread()
+        # A connection being made counts as held by its thread, so a fence that goes up
+        # meanwhile ends it too; a fenced thread's new connection runs no query at all
+        # (its checkout, next, refuses it).
+        with self._lock:
+            fenced = thread in self.fenced
+            if not fenced:
+                self._out[record] = thread
         self._on_connect(pid)
+        if fenced:
+            record.info["baseline"] = []
+            return
+        try:
+            record.info["baseline"] = _session_state(dbapi_connection)
+        except BaseException:
+            with self._lock:
+                self._out.pop(record, None)
+            raise
 
     def _checkout(self, _dbapi: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
         thread = threading.current_thread()
