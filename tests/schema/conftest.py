@@ -1,18 +1,15 @@
 """Schema parity: databases built by the migrations and by the models, side by side."""
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.engine import Connection
 
 import claude_headspace.models  # noqa: F401  -- every table on db.metadata
-from claude_headspace.database import admin_connection, admin_engine, db
-from claude_headspace.testing import migrations
+from claude_headspace.database import admin_engine, db
+from claude_headspace.testing import migrations, parity
 from claude_headspace.testing.databases import TestDatabase
-from claude_headspace.testing.snapshot import Snapshot, take_snapshot
-
-
-def snapshot_of(database: TestDatabase) -> Snapshot:
-    with admin_connection(database.url) as connection:
-        return take_snapshot(connection)
+from claude_headspace.testing.parity import Schema
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +29,19 @@ def models_database(make_test_database) -> TestDatabase:
 
 
 @pytest.fixture(scope="session")
-def head_snapshot(migrated_database) -> Snapshot:
-    return snapshot_of(migrated_database)
+def pg_dump(migrated_database, test_settings) -> Path | None:
+    """The backstop's ``pg_dump`` (the server's major version), or None if there is none."""
+    return parity.matching_pg_dump(migrated_database.url, test_settings.pg_bindir)
+
+
+@pytest.fixture(scope="session")
+def migrated_schema(migrated_database, pg_dump) -> Schema:
+    return parity.read_schema(migrated_database.url, pg_dump)
+
+
+@pytest.fixture(scope="session")
+def models_schema(models_database, pg_dump) -> Schema:
+    return parity.read_schema(models_database.url, pg_dump)
 
 
 @pytest.fixture

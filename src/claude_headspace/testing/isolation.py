@@ -75,6 +75,7 @@ CATALOG_CHECK = (
 # silences ordinary event triggers. Event triggers never fire for shared objects
 # (databases, roles) nor for event triggers themselves: those catalogs are probed still.
 DDL_COUNTER_SCHEMA = "claude_headspace_testing"
+DDL_COUNTER_EVENT_TRIGGER = "claude_headspace_count_ddl"
 DDL_COUNTER_SETUP = f"""
 CREATE SCHEMA IF NOT EXISTS {DDL_COUNTER_SCHEMA};
 CREATE SEQUENCE IF NOT EXISTS {DDL_COUNTER_SCHEMA}.ddl_statements;
@@ -84,10 +85,10 @@ BEGIN
     PERFORM nextval('{DDL_COUNTER_SCHEMA}.ddl_statements');
 END
 $count$;
-DROP EVENT TRIGGER IF EXISTS claude_headspace_count_ddl;
-CREATE EVENT TRIGGER claude_headspace_count_ddl ON ddl_command_end
+DROP EVENT TRIGGER IF EXISTS {DDL_COUNTER_EVENT_TRIGGER};
+CREATE EVENT TRIGGER {DDL_COUNTER_EVENT_TRIGGER} ON ddl_command_end
     EXECUTE FUNCTION {DDL_COUNTER_SCHEMA}.count_ddl();
-ALTER EVENT TRIGGER claude_headspace_count_ddl ENABLE ALWAYS;
+ALTER EVENT TRIGGER {DDL_COUNTER_EVENT_TRIGGER} ENABLE ALWAYS;
 """
 COUNTED_CHECK = (
     "concat_ws(',', "

@@ -75,3 +75,29 @@ def autogenerate_diff(connection: Connection, metadata: MetaData) -> list[Any]:
         connection, opts={"compare_type": True, "compare_server_default": True}
     )
     return compare_metadata(context, metadata)
+
+
+def describe_autogenerate(diff: list[Any]) -> list[str]:
+    """Alembic's comparison as readable lines: ``modify_comment agents.session_uuid: …``."""
+    lines = []
+    for item in diff:
+        for operation in item if isinstance(item, list) else [item]:
+            name, *args = operation
+            if name.startswith("modify_"):
+                _schema, table, column, _existing, database_value, models_value = args
+                lines.append(
+                    f"{name} {table}.{column}: database {database_value!r}, models {models_value!r}"
+                )
+            else:
+                # (schema, table name, Column): the column names its table itself
+                objects = [a for a in args if a is not None and not isinstance(a, str)]
+                lines.append(f"{name} " + ", ".join(_described(a) for a in objects or args))
+    return lines
+
+
+def _described(thing: Any) -> str:
+    table = getattr(thing, "table", None)
+    name = getattr(thing, "name", None)
+    if table is not None and name is not None:
+        return f"{table.name}.{name}"
+    return str(name) if name is not None else repr(thing)

@@ -85,6 +85,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"else ini db_cleanup, else {DEFAULT_CLEANUP_STRATEGY}); both leave the TRUNCATE state",
     )
     parser.addini("db_cleanup", f"cleanup strategy: {' or '.join(CLEANUP_STRATEGIES)}", default="")
+    group.addoption(
+        "--column-order",
+        choices=("report", "fail"),
+        default=None,
+        help="schema parity: whether a difference in column order between migrations and "
+        "models fails the run (default: ini schema_column_order, else report: Alembic's "
+        "add_column always appends)",
+    )
+    parser.addini("schema_column_order", "report or fail (see --column-order)", default="report")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,0 +1,146 @@
+"""The backstop of schema parity: ``pg_dump --schema-only`` of two databases, compared.
+
+The snapshot (``snapshot.py``) reads the catalogs it knows about; ``pg_dump`` knows
+them all. When a ``pg_dump`` of the server's major version is on this machine, both
+databases are dumped and the dumps compared as sets of statements, normalised so that
+only the schema speaks: comments, ``SET`` lines and ``\\restrict`` keys are dropped,
+and the columns inside each ``CREATE TABLE`` are sorted (column order is the
+snapshot's own kind of difference). A difference here that the snapshot did not report
+is a gap in the snapshot.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from .cluster import BINARY_DIRECTORIES
+from .isolation import DDL_COUNTER_SCHEMA
+from .snapshot import IGNORED_TABLES
+
+DUMP_TIMEOUT_SECONDS = 60
+_VERSION = re.compile(r"\(PostgreSQL\) (\d+)")
+_NOISE = ("--", "SET ", "SELECT pg_catalog.set_config(", "\\restrict", "\\unrestrict")
+
+
+class DumpError(RuntimeError):
+    """pg_dump could not dump a test database."""
+
+
+def find_pg_dump(server_major: int, bindir: Path | None = None) -> Path | None:
+    """A ``pg_dump`` whose major version is the server's, or None.
+
+    Looks in ``bindir`` (the binaries the run uses), the usual installation
+    directories, ``pg_config --bindir`` and ``PATH``; a ``pg_dump`` of another major
+    version prints another dialect, so it is not used.
+    """
+    candidates = [bindir] if bindir else []
+    for pattern in BINARY_DIRECTORIES:
+        candidates.extend(Path(p) for p in glob.glob(pattern))
+    on_path = shutil.which("pg_dump")
+    for directory in candidates:
+        if _major_version(directory / "pg_dump") == server_major:
+            return directory / "pg_dump"
+    if on_path and _major_version(Path(on_path)) == server_major:
+        return Path(on_path)
+    return None
+
+
+def _major_version(pg_dump: Path) -> int | None:
+    if not pg_dump.is_file():
+        return None
+    try:
+        out = subprocess.run(
+            [pg_dump, "--version"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _VERSION.search(out)
+    return int(match.group(1)) if match else None
+
+
+def dump_schema(pg_dump: Path, url: URL) -> list[str]:
+    """The normalised ``pg_dump --schema-only`` statements of the database at ``url``."""
+    command = [
+        str(pg_dump),
+        "--schema-only",
+        "--no-password",
+        f"--exclude-schema={DDL_COUNTER_SCHEMA}",
+        *(f"--exclude-table=public.{table}" for table in IGNORED_TABLES),
+        f"--dbname={_conninfo(url)}",
+    ]
+    # Only what pg_dump needs: no PG* variable of the caller may point it elsewhere.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    env["PGCONNECT_TIMEOUT"] = "10"
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, timeout=DUMP_TIMEOUT_SECONDS
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DumpError(f"{pg_dump} did not finish in {DUMP_TIMEOUT_SECONDS} s") from exc
+    if done.returncode != 0:
+        raise DumpError(f"{pg_dump} failed on {url.database}: {done.stderr.strip()}")
+    return normalise(done.stdout)
+
+
+def _conninfo(url: URL) -> str:
+    # A private cluster is addressed by its socket directory in the URL's query.
+    parts = {
+        "host": url.query.get("host") or url.host,
+        "port": url.query.get("port") or url.port,
+        "user": url.username,
+        "dbname": url.database,
+    }
+    return " ".join(f"{key}={_quote(str(value))}" for key, value in parts.items() if value)
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def normalise(dump: str) -> list[str]:
+    """The dump's statements, each as one string, sorted; noise and column order gone."""
+    statements, current = [], []
+    for line in dump.splitlines():
+        if not line.strip() or line.startswith(_NOISE):
+            continue
+        current.append(line.rstrip())
+        if line.rstrip().endswith(";"):
+            statements.append(_sort_columns(current))
+            current = []
+    if current:
+        statements.append(_sort_columns(current))
+    return sorted(statements)
+
+
+def _sort_columns(lines: list[str]) -> str:
+    """A ``CREATE TABLE``'s column lines in name order, without their trailing commas."""
+    if not re.match(r"CREATE (UNLOGGED |FOREIGN )?TABLE ", lines[0]) or not lines[0].endswith("("):
+        return "\n".join(lines)
+    end = next((i for i, line in enumerate(lines) if line.startswith(")")), len(lines))
+    body = sorted(line.rstrip(",") for line in lines[1:end])
+    return "\n".join([lines[0], *body, *lines[end:]])
+
+
+def diff_dumps(
+    left: list[str], right: list[str], labels: tuple[str, str] = ("migrations", "models")
+) -> list[str]:
+    """Statements one dump has and the other lacks, one entry each, in full."""
+    a, b = labels
+    only_left, only_right = Counter(left) - Counter(right), Counter(right) - Counter(left)
+    return [f"only in {a}:\n{_indent(s)}" for s in sorted(only_left.elements())] + [
+        f"only in {b}:\n{_indent(s)}" for s in sorted(only_right.elements())
+    ]
+
+
+def _indent(statement: str) -> str:
+    return "\n".join("    " + line for line in statement.splitlines())
