@@ -31,6 +31,7 @@ def test_same_name_second_run_fails_fast_naming_the_database(reliability):
     assert "in use by another live test run" in loser
     assert TEST_DATABASE_URL in loser
     assert "Traceback" not in loser
+    assert "test databases:  on" not in loser  # no closing line that names no database
 
 
 def test_same_name_second_run_waits_and_passes(reliability):

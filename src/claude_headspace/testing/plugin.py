@@ -167,6 +167,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     servers = sorted({str(u["server"]) for u in used})
     names = sorted(name for u in used for name in u["databases"])  # type: ignore[attr-defined]
+    if not names:  # setup failed: the stop line said why
+        return
     terminalreporter.write_line(
         f"test databases: {', '.join(names)} on {'; '.join(servers)}; cleanup: {used[0]['cleanup']}"
     )
