@@ -95,6 +95,19 @@ def find_binaries(explicit: Path | None = None) -> tuple[Path | None, list[str]]
     if explicit is not None:  # the user chose a PostgreSQL installation: look nowhere else
         found = _has_server_binaries(explicit)
         return (explicit if found else None), [f"TEST_DATABASE_PG_BINDIR={explicit}"]
+    candidates, tried = binary_directories("initdb")
+    for directory in candidates:
+        if _has_server_binaries(directory):
+            return directory, tried
+    return None, tried
+
+
+def binary_directories(tool: str) -> tuple[list[Path], list[str]]:
+    """Where PostgreSQL binaries may be, in the order to try, and how they were found.
+
+    ``pg_config --bindir``, the directory of ``tool`` on ``PATH``, then the usual
+    installation directories, newest version first.
+    """
     candidates: list[Path] = []
     tried: list[str] = []
     pg_config = shutil.which("pg_config")
@@ -107,17 +120,14 @@ def find_binaries(explicit: Path | None = None) -> tuple[Path | None, list[str]]
         except (OSError, subprocess.SubprocessError):
             pass
     tried.append("pg_config --bindir")
-    initdb = shutil.which("initdb")
-    if initdb:
-        candidates.append(Path(initdb).resolve().parent)
+    on_path = shutil.which(tool)
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
     tried.append("PATH")
     for pattern in BINARY_DIRECTORIES:
         candidates.extend(Path(p) for p in sorted(glob.glob(pattern), key=_version_key))
         tried.append(pattern)
-    for directory in candidates:
-        if _has_server_binaries(directory):
-            return directory, tried
-    return None, tried
+    return candidates, tried
 
 
 def _has_server_binaries(directory: Path) -> bool:

@@ -11,7 +11,6 @@ is a gap in the snapshot.
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import shutil
@@ -21,9 +20,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from .cluster import BINARY_DIRECTORIES
+from .cluster import binary_directories
 from .isolation import DDL_COUNTER_SCHEMA
-from .snapshot import IGNORED_TABLES
+from .snapshot import IGNORED_TABLES, indented
 
 DUMP_TIMEOUT_SECONDS = 60
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)")
@@ -37,20 +36,17 @@ class DumpError(RuntimeError):
 def find_pg_dump(server_major: int, bindir: Path | None = None) -> Path | None:
     """A ``pg_dump`` whose major version is the server's, or None.
 
-    Looks in ``bindir`` (the binaries the run uses), the usual installation
-    directories, ``pg_config --bindir`` and ``PATH``; a ``pg_dump`` of another major
-    version prints another dialect, so it is not used.
+    Looks in ``bindir`` (the binaries the run uses), then where the private cluster
+    looks for its binaries, then at ``pg_dump`` on ``PATH`` itself (Debian's is a
+    wrapper, not in a bin directory). A ``pg_dump`` of another major version prints
+    another dialect, so it is not used.
     """
-    candidates = [bindir] if bindir else []
-    for pattern in BINARY_DIRECTORIES:
-        candidates.extend(Path(p) for p in glob.glob(pattern))
+    directories, _tried = binary_directories("pg_dump")
+    candidates = [d / "pg_dump" for d in ([bindir] if bindir else []) + directories]
     on_path = shutil.which("pg_dump")
-    for directory in candidates:
-        if _major_version(directory / "pg_dump") == server_major:
-            return directory / "pg_dump"
-    if on_path and _major_version(Path(on_path)) == server_major:
-        return Path(on_path)
-    return None
+    if on_path:
+        candidates.append(Path(on_path))
+    return next((c for c in candidates if _major_version(c) == server_major), None)
 
 
 def _major_version(pg_dump: Path) -> int | None:
@@ -137,10 +133,6 @@ def diff_dumps(
     """Statements one dump has and the other lacks, one entry each, in full."""
     a, b = labels
     only_left, only_right = Counter(left) - Counter(right), Counter(right) - Counter(left)
-    return [f"only in {a}:\n{_indent(s)}" for s in sorted(only_left.elements())] + [
-        f"only in {b}:\n{_indent(s)}" for s in sorted(only_right.elements())
+    return [f"only in {a}:\n{indented(s)}" for s in sorted(only_left.elements())] + [
+        f"only in {b}:\n{indented(s)}" for s in sorted(only_right.elements())
     ]
-
-
-def _indent(statement: str) -> str:
-    return "\n".join("    " + line for line in statement.splitlines())

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -332,31 +332,30 @@ def diff_snapshots(
     (multi-line definitions as a unified diff).
     """
     a, b = labels
-    entries = []
+    entries: dict[tuple[str, str], str] = {}
     one_sided = {
         key: (a, left.objects[key]) if key in left.objects else (b, right.objects[key])
         for key in left.objects.keys() ^ right.objects.keys()
     }
-    parts: dict[tuple[str, str], list[str]] = {
-        key: [] for key in one_sided if key[0] == "table"
-    }  # a table only on one side takes its own objects along
+    parts: dict[tuple[str, str], list[str]] = {}  # a table on one side takes its objects along
     for key in sorted(left.objects.keys() | right.objects.keys()):
         subject = f"{key[0]} {key[1]}"
         if key in one_sided:
             side, attributes = one_sided[key]
             table = ("table", _table_of(key, attributes))
             if key[0] != "table" and one_sided.get(table, ("",))[0] == side:
-                parts[table].append(f"{subject}: {_describe(attributes)}")
+                parts.setdefault(table, []).append(f"{subject}: {_describe(attributes)}")
                 continue
             description = _describe(attributes)
-            entries.append(
-                f"{subject} only in {side}" + (f": {description}" if description else "")
-            )
+            entries[key] = f"{subject} only in {side}" + (f": {description}" if description else "")
         else:
             changes = _changes(left.objects[key], right.objects[key], labels)
             if changes:
-                entries.append(f"{subject}: " + "; ".join(changes))
-    return [_with_parts(entry, parts) for entry in entries]
+                entries[key] = f"{subject}: " + "; ".join(changes)
+    return [
+        entry + ("\n" + indented("\n".join(parts[key])) if key in parts else "")
+        for key, entry in entries.items()
+    ]
 
 
 def _table_of(key: tuple[str, str], attributes: Mapping[str, str]) -> str:
@@ -374,18 +373,10 @@ def _table_of(key: tuple[str, str], attributes: Mapping[str, str]) -> str:
     return ""
 
 
-def _with_parts(entry: str, parts: Mapping[tuple[str, str], list[str]]) -> str:
-    if not entry.startswith("table "):
-        return entry
-    name = entry.removeprefix("table ").split(" only in ", 1)[0]
-    found = parts.get(("table", name))
-    return entry + ("\n" + _indent("\n".join(found).splitlines()) if found else "")
-
-
 def _describe(attributes: Mapping[str, str]) -> str:
     """``type text; nullability NULL``; a multi-line value (a definition) as a block."""
     short = "; ".join(f"{k} {v}" for k, v in attributes.items() if "\n" not in v)
-    blocks = [f"{k}\n{_indent(v.splitlines())}" for k, v in attributes.items() if "\n" in v]
+    blocks = [f"{k}\n{indented(v)}" for k, v in attributes.items() if "\n" in v]
     return "\n".join(filter(None, [short, *blocks]))
 
 
@@ -398,7 +389,7 @@ def _changes(x: Mapping[str, str], y: Mapping[str, str], labels: tuple[str, str]
             continue
         if "\n" in was or "\n" in now:
             diff = difflib.unified_diff(was.splitlines(), now.splitlines(), a, b, lineterm="", n=2)
-            changes.append(f"{attribute}\n" + _indent(diff))
+            changes.append(f"{attribute}\n" + indented("\n".join(diff)))
         elif len(was) + len(now) > 100:
             width = max(len(a), len(b)) + 1
             changes.append(f"{attribute}\n    {a + ':':{width}} {was}\n    {b + ':':{width}} {now}")
@@ -407,5 +398,6 @@ def _changes(x: Mapping[str, str], y: Mapping[str, str], labels: tuple[str, str]
     return changes
 
 
-def _indent(lines: Iterable[str]) -> str:
-    return "\n".join("    " + line for line in lines)
+def indented(text: str) -> str:
+    """Every line of ``text`` indented by four spaces (a block inside a report entry)."""
+    return "\n".join("    " + line for line in text.splitlines())
