@@ -101,10 +101,11 @@ def leftovers(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
-    install(session, "lint")
+    """ruff check, ruff format --check, and mypy on src/ (the test group: pytest's types)."""
+    install(session, "lint", "test")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
 
 
 @nox.session

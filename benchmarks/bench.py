@@ -33,7 +33,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 import claude_headspace.models  # noqa: F401  -- registers the tables
-from claude_headspace.database import admin_engine, db
+from claude_headspace.connections import admin_engine
+from claude_headspace.database import db
 from claude_headspace.models import (
     Agent,
     Event,

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from .config import address_of, mask_url
-from .database import admin_connection, describe_error
+from .connections import admin_connection, describe_error
 
 # What libpq and the server say, by what the user should do about it.
 _SERVER_DOWN = (

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, create_engine, event, text
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.orm import DeclarativeBase
 
 from .config import mask_url
+from .connections import CONNECT_TIMEOUT_SECONDS, describe_error
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_SECONDS = 5
 POOL_RECYCLE_SECONDS = 3600
 
 # One naming convention for models and migrations, so constraint names match on both
@@ -32,8 +30,23 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+class Base(DeclarativeBase):
+    """The declarative base the models build on (Flask-SQLAlchemy 3.1's typed setup)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+
+# ``db.Model`` is Base with Flask-SQLAlchemy's additions (bind keys, ``query``), made at
+# run time; type checkers cannot take a base class from an attribute (python/mypy#8603),
+# so they are shown Base, which is what the models' columns and relationships need.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 
 def engine_options(database: dict[str, Any]) -> dict[str, Any]:
@@ -45,67 +58,6 @@ def engine_options(database: dict[str, Any]) -> dict[str, Any]:
         "pool_pre_ping": True,
         "connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     }
-
-
-ADMIN_APPLICATION_NAME = "claude_headspace.admin"
-# Server-side limits an administrator may set on the server, a database or a role. An
-# administrative session is idle for long stretches (it holds a lock for a whole test
-# run) or runs one long statement (CREATE DATABASE): these would end it.
-ADMIN_TIMEOUTS_OFF = (
-    "SELECT set_config(name, '0', false) FROM pg_settings WHERE name IN "
-    "('idle_session_timeout', 'idle_in_transaction_session_timeout', "
-    "'statement_timeout', 'lock_timeout')"
-)
-
-
-def admin_engine(url: URL | str, application_name: str = ADMIN_APPLICATION_NAME) -> Engine:
-    """An engine for administrative work: no pool, autocommit, bounded connect.
-
-    Every connection switches off the server-side session timeouts (see above) and
-    uses TCP keepalives, so a connection held for hours stays ours.
-    """
-    engine = create_engine(
-        url,
-        poolclass=NullPool,
-        isolation_level="AUTOCOMMIT",
-        connect_args={
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-            "application_name": application_name,
-            "keepalives": 1,
-            "keepalives_idle": 30,
-            "keepalives_interval": 10,
-            "keepalives_count": 3,
-        },
-    )
-
-    @event.listens_for(engine, "connect")
-    def _timeouts_off(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(ADMIN_TIMEOUTS_OFF)
-        dbapi_connection.commit()
-
-    return engine
-
-
-@contextmanager
-def admin_connection(
-    url: URL | str, application_name: str = ADMIN_APPLICATION_NAME
-) -> Iterator[Connection]:
-    """One administrative connection to ``url``, closed (and its engine disposed) after."""
-    engine = admin_engine(url, application_name)
-    try:
-        with engine.connect() as connection:
-            yield connection
-    finally:
-        engine.dispose()
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line, password-free description of a database error."""
-    original = getattr(exc, "orig", None) or exc
-    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
-    message = lines[0] if lines else type(original).__name__
-    return f"{type(original).__name__}: {message}"
 
 
 def verify_database_connection(app: Flask) -> bool:

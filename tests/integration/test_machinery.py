@@ -10,7 +10,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.database import admin_connection, db
+from claude_headspace.connections import admin_connection
+from claude_headspace.database import db
 from claude_headspace.testing.cleanup import DatabaseCleaner, leftovers
 from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.errors import DatabaseInUseError, UnsafeDatabaseError

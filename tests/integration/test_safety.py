@@ -6,7 +6,8 @@ Whole runs against a developer's databases are proved in tests/reliability.
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.database import admin_connection, db
+from claude_headspace.connections import admin_connection
+from claude_headspace.database import db
 from claude_headspace.testing.cleanup import DatabaseCleaner
 from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.errors import UnsafeDatabaseError

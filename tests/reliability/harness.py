@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from claude_headspace.database import admin_connection
+from claude_headspace.connections import admin_connection
 from claude_headspace.testing import cluster
 from claude_headspace.testing.settings import (
     BINDIR_SETTING,

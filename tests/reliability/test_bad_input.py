@@ -5,7 +5,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.database import admin_connection
+from claude_headspace.connections import admin_connection
 from claude_headspace.testing import cluster
 from claude_headspace.testing.settings import (
     CLEANUP_SETTING,

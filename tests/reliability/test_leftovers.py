@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.database import admin_connection
+from claude_headspace.connections import admin_connection
 from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.guard import staging_name
 from claude_headspace.testing.server import Server

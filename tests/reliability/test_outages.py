@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from claude_headspace import create_app
-from claude_headspace.database import admin_connection, db
+from claude_headspace.connections import admin_connection
+from claude_headspace.database import db
 from claude_headspace.testing import cluster
 from claude_headspace.testing.settings import BINDIR_SETTING, SERVER_SETTING
 from tests.reliability.harness import databases_on, wait_for

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy.engine import Connection
 
 import claude_headspace.models  # noqa: F401  -- every table on db.metadata
-from claude_headspace.database import admin_engine, db
+from claude_headspace.connections import admin_engine
+from claude_headspace.database import db
 from claude_headspace.testing import migrations, parity
 from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.parity import Schema

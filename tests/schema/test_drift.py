@@ -10,7 +10,8 @@ objects than the drifts the project has met, so a real one does not mask them.)
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.database import admin_connection, db
+from claude_headspace.connections import admin_connection
+from claude_headspace.database import db
 from claude_headspace.testing import migrations, parity
 from claude_headspace.testing.pgdump import dump_schema, normalise
 from claude_headspace.testing.snapshot import COLUMN_ORDER, diff_snapshots, take_snapshot

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from claude_headspace.database import admin_connection
+from claude_headspace.connections import admin_connection
 from claude_headspace.models import slugify
 from claude_headspace.testing import migrations
 

@@ -13,7 +13,8 @@ import warnings
 
 import pytest
 
-from claude_headspace.database import admin_connection, db
+from claude_headspace.connections import admin_connection
+from claude_headspace.database import db
 from claude_headspace.testing import migrations, parity
 
 

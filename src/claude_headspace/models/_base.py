@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import MappedColumn, mapped_column
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def timestamp(*, nullable: bool = False, default: bool = True) -> sa.Column:
+def timestamp(*, nullable: bool = False, default: bool = True) -> MappedColumn[Any]:
     """A ``timestamptz`` column defaulting to now (UTC) in Python and in the server."""
     if not default:
-        return sa.Column(sa.DateTime(timezone=True), nullable=nullable)
-    return sa.Column(
+        return mapped_column(sa.DateTime(timezone=True), nullable=nullable)
+    return mapped_column(
         sa.DateTime(timezone=True),
         nullable=nullable,
         default=utcnow,

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import db
+from ..database import Model
 from ._base import timestamp
 from .task import Task, TaskState
 
+if TYPE_CHECKING:
+    from .project import Project
 
-class Agent(db.Model):
+
+class Agent(Model):
     __tablename__ = "agents"
     __table_args__ = (
         sa.CheckConstraint(
@@ -35,22 +42,19 @@ class Agent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The Claude Code session's own id: never invented here (no default), so an agent
     # recorded without its session fails at flush instead of getting a fake identity.
-    session_uuid = sa.Column(sa.Uuid, nullable=False, unique=True)
-    claude_session_id = sa.Column(sa.String(255))
-    project_id = sa.Column(
-        sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
-    )
-    iterm_pane_id = sa.Column(sa.String(255))
-    started_at = timestamp()
-    last_seen_at = timestamp()
-    ended_at = timestamp(nullable=True, default=False)
-    priority_score = sa.Column(sa.Integer)
-    priority_reason = sa.Column(sa.Text)
-    priority_updated_at = timestamp(nullable=True, default=False)
+    session_uuid: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True)
+    claude_session_id: Mapped[str | None] = mapped_column(sa.String(255))
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    iterm_pane_id: Mapped[str | None] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime] = timestamp()
+    last_seen_at: Mapped[datetime] = timestamp()
+    ended_at: Mapped[datetime | None] = timestamp(nullable=True, default=False)
+    priority_score: Mapped[int | None] = mapped_column(sa.Integer)
+    priority_reason: Mapped[str | None] = mapped_column(sa.Text)
+    priority_updated_at: Mapped[datetime | None] = timestamp(nullable=True, default=False)
 
-    project = relationship("Project", back_populates="agents")
-    tasks = relationship(
-        "Task",
+    project: Mapped[Project] = relationship(back_populates="agents")
+    tasks: Mapped[list[Task]] = relationship(
         back_populates="agent",
         cascade="all, delete-orphan",
         passive_deletes=True,

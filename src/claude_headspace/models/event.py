@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 
-from ..database import db
+from ..database import Model
 from ._base import timestamp
 
 
@@ -34,11 +37,11 @@ class EventType:
         )
 
 
-def _set_null_fk(target: str) -> sa.Column:
-    return sa.Column(sa.Integer, sa.ForeignKey(target, ondelete="SET NULL"))
+def _set_null_fk(target: str) -> MappedColumn[Any]:
+    return mapped_column(sa.ForeignKey(target, ondelete="SET NULL"))
 
 
-class Event(db.Model):
+class Event(Model):
     __tablename__ = "events"
     __table_args__ = (
         sa.Index("ix_events_project_id_timestamp", "project_id", "timestamp"),
@@ -47,13 +50,13 @@ class Event(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    timestamp = timestamp()
-    project_id = _set_null_fk("projects.id")
-    agent_id = _set_null_fk("agents.id")
-    task_id = _set_null_fk("tasks.id")
-    turn_id = _set_null_fk("turns.id")
-    event_type = sa.Column(sa.String(64), nullable=False)
-    payload = sa.Column(JSONB)
+    timestamp: Mapped[datetime] = timestamp()
+    project_id: Mapped[int | None] = _set_null_fk("projects.id")
+    agent_id: Mapped[int | None] = _set_null_fk("agents.id")
+    task_id: Mapped[int | None] = _set_null_fk("tasks.id")
+    turn_id: Mapped[int | None] = _set_null_fk("turns.id")
+    event_type: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[Any | None] = mapped_column(JSONB)
 
     def __repr__(self) -> str:
         return f"<Event {self.id} {self.event_type}>"

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import db
+from ..database import Model
 from ._base import timestamp
 
 
-class Objective(db.Model):
+class Objective(Model):
     __tablename__ = "objectives"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    current_text = sa.Column(sa.Text, nullable=False)
-    constraints = sa.Column(sa.Text)
-    priority_enabled = sa.Column(sa.Boolean, nullable=False, default=True, server_default=sa.true())
-    set_at = timestamp()
+    current_text: Mapped[str] = mapped_column(sa.Text)
+    constraints: Mapped[str | None] = mapped_column(sa.Text)
+    priority_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    set_at: Mapped[datetime] = timestamp()
 
-    history = relationship(
-        "ObjectiveHistory",
+    history: Mapped[list[ObjectiveHistory]] = relationship(
         back_populates="objective",
         cascade="all, delete-orphan",
         passive_deletes=True,
@@ -30,19 +31,17 @@ class Objective(db.Model):
         return f"<Objective {self.id}>"
 
 
-class ObjectiveHistory(db.Model):
+class ObjectiveHistory(Model):
     __tablename__ = "objective_histories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    objective_id = sa.Column(
-        sa.Integer, sa.ForeignKey("objectives.id", ondelete="CASCADE"), nullable=False
-    )
-    text = sa.Column(sa.Text, nullable=False)
-    constraints = sa.Column(sa.Text)
-    started_at = timestamp()
-    ended_at = timestamp(nullable=True, default=False)
+    objective_id: Mapped[int] = mapped_column(sa.ForeignKey("objectives.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(sa.Text)
+    constraints: Mapped[str | None] = mapped_column(sa.Text)
+    started_at: Mapped[datetime] = timestamp()
+    ended_at: Mapped[datetime | None] = timestamp(nullable=True, default=False)
 
-    objective = relationship("Objective", back_populates="history")
+    objective: Mapped[Objective] = relationship(back_populates="history")
 
     def __repr__(self) -> str:
         return f"<ObjectiveHistory {self.id}>"

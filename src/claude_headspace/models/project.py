@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import db
+from ..database import Model
 from ._base import timestamp
+
+if TYPE_CHECKING:
+    from .agent import Agent
 
 _NON_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
 
@@ -19,20 +23,19 @@ def slugify(name: str) -> str:
     return _NON_ALPHANUMERIC.sub("-", name.lower()).strip("-")
 
 
-class Project(db.Model):
+class Project(Model):
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name = sa.Column(sa.String(255), nullable=False)
-    slug = sa.Column(sa.String(255), nullable=False, unique=True)
-    path = sa.Column(sa.Text, nullable=False, unique=True)
-    github_repo = sa.Column(sa.String(255))
-    current_branch = sa.Column(sa.String(255))
-    description = sa.Column(sa.Text)
-    created_at = timestamp()
+    name: Mapped[str] = mapped_column(sa.String(255))
+    slug: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    path: Mapped[str] = mapped_column(sa.Text, unique=True)
+    github_repo: Mapped[str | None] = mapped_column(sa.String(255))
+    current_branch: Mapped[str | None] = mapped_column(sa.String(255))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = timestamp()
 
-    agents = relationship(
-        "Agent",
+    agents: Mapped[list[Agent]] = relationship(
         back_populates="project",
         cascade="all, delete-orphan",
         passive_deletes=True,

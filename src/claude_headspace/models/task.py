@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import db
+from ..database import Model
 from ._base import pg_enum, timestamp
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .turn import Turn
 
 
 class TaskState(enum.Enum):
@@ -19,7 +25,7 @@ class TaskState(enum.Enum):
     COMPLETE = "complete"
 
 
-class Task(db.Model):
+class Task(Model):
     __tablename__ = "tasks"
     __table_args__ = (
         sa.CheckConstraint(
@@ -30,21 +36,19 @@ class Task(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agent_id = sa.Column(sa.Integer, sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False)
-    state = sa.Column(
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("agents.id", ondelete="CASCADE"))
+    state: Mapped[TaskState] = mapped_column(
         pg_enum(TaskState, "taskstate"),
-        nullable=False,
         default=TaskState.IDLE,
         server_default=TaskState.IDLE.value,
     )
-    instruction = sa.Column(sa.Text)
-    completion_summary = sa.Column(sa.Text)
-    started_at = timestamp()
-    completed_at = timestamp(nullable=True, default=False)
+    instruction: Mapped[str | None] = mapped_column(sa.Text)
+    completion_summary: Mapped[str | None] = mapped_column(sa.Text)
+    started_at: Mapped[datetime] = timestamp()
+    completed_at: Mapped[datetime | None] = timestamp(nullable=True, default=False)
 
-    agent = relationship("Agent", back_populates="tasks")
-    turns = relationship(
-        "Turn",
+    agent: Mapped[Agent] = relationship(back_populates="tasks")
+    turns: Mapped[list[Turn]] = relationship(
         back_populates="task",
         cascade="all, delete-orphan",
         passive_deletes=True,

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import db
+from ..database import Model
 from ._base import pg_enum, timestamp
+
+if TYPE_CHECKING:
+    from .task import Task
 
 
 class TurnActor(enum.Enum):
@@ -26,21 +31,25 @@ class TurnIntent(enum.Enum):
     END_OF_TASK = "end_of_task"
 
 
-class Turn(db.Model):
+class Turn(Model):
     __tablename__ = "turns"
     __table_args__ = (sa.Index("ix_turns_task_id_timestamp", "task_id", "timestamp"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    task_id = sa.Column(sa.Integer, sa.ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
-    actor = sa.Column(pg_enum(TurnActor, "turnactor"), nullable=False)
-    intent = sa.Column(pg_enum(TurnIntent, "turnintent"), nullable=False)
-    text = sa.Column(sa.Text, nullable=False)
-    timestamp = timestamp()
-    tool_input = sa.Column(JSONB)
-    answered_by_turn_id = sa.Column(sa.Integer, sa.ForeignKey("turns.id", ondelete="SET NULL"))
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.id", ondelete="CASCADE"))
+    actor: Mapped[TurnActor] = mapped_column(pg_enum(TurnActor, "turnactor"))
+    intent: Mapped[TurnIntent] = mapped_column(pg_enum(TurnIntent, "turnintent"))
+    text: Mapped[str] = mapped_column(sa.Text)
+    timestamp: Mapped[datetime] = timestamp()
+    tool_input: Mapped[Any | None] = mapped_column(JSONB)
+    answered_by_turn_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("turns.id", ondelete="SET NULL")
+    )
 
-    task = relationship("Task", back_populates="turns")
-    answered_by = relationship("Turn", remote_side=[id], foreign_keys=[answered_by_turn_id])
+    task: Mapped[Task] = relationship(back_populates="turns")
+    answered_by: Mapped[Turn | None] = relationship(
+        remote_side=[id], foreign_keys=[answered_by_turn_id]
+    )
 
     def __repr__(self) -> str:
         return f"<Turn {self.id} {self.actor.value if self.actor else None}>"

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import mask_url
-from ..database import admin_connection, admin_engine, describe_error
+from ..connections import admin_connection, admin_engine, describe_error
 from .errors import DatabaseInUseError, TestDatabaseError, UnownedDatabaseError
 from .guard import (
     MARK_LIKE,

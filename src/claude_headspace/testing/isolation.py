@@ -16,7 +16,7 @@ for them alone is not a change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -185,10 +185,8 @@ FROM pg_database WHERE datname = current_database()
 
 def take_listing(connection: Connection) -> dict[str, str]:
     """``{"<kind> <name>": definition}`` for every user object of the database."""
-    return {
-        f"{kind} {name}": definition or ""
-        for kind, name, definition in connection.execute(text(_LISTING))
-    }
+    rows: Sequence[tuple[str, str, str | None]] = connection.execute(text(_LISTING)).tuples().all()
+    return {f"{kind} {name}": definition or "" for kind, name, definition in rows}
 
 
 _VERBS = {"trigger": ("added", "removed")}

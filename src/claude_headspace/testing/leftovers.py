@@ -20,7 +20,7 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import address_of
-from ..database import admin_connection, describe_error
+from ..connections import admin_connection, describe_error
 from . import cluster
 from .databases import drop_abandoned, marked_databases
 from .server import MAINTENANCE_DATABASE

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from ..database import admin_connection
+from ..connections import admin_connection
 from .pgdump import diff_dumps, dump_schema, find_pg_dump
 from .snapshot import COLUMN_ORDER, Snapshot, diff_snapshots, take_snapshot
 

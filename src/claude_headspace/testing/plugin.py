@@ -166,7 +166,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not used:
         return
     servers = sorted({str(u["server"]) for u in used})
-    names = sorted(name for u in used for name in u["databases"])  # type: ignore[attr-defined]
+    names = sorted(name for u in used for name in u["databases"])
     if not names:  # setup failed: the stop line said why
         return
     terminalreporter.write_line(
@@ -335,7 +335,7 @@ def app(test_database: TestDatabase, database_cleaner: DatabaseCleaner) -> Itera
 def database_cleaner(
     test_settings: TestSettings, test_database: TestDatabase
 ) -> Iterator[DatabaseCleaner]:
-    from ..database import admin_engine
+    from ..connections import admin_engine
     from .cleanup import DatabaseCleaner
     from .databases import APPLICATION_NAME
 

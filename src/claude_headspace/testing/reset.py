@@ -23,7 +23,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from ..database import admin_connection, describe_error
+from ..connections import admin_connection, describe_error
 from .cleanup import CleanupReport, DatabaseCleaner
 from .databases import TestDatabase
 from .fence import PoolWatch

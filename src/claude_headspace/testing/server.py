@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import address_of, mask_url
-from ..database import admin_connection, describe_error
+from ..connections import admin_connection, describe_error
 from . import cluster
 from .errors import ServerUnavailableError
 from .settings import SERVER_SETTING, TEST_DATABASE_URL, TestSettings

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -305,13 +305,17 @@ class Snapshot:
 
 def take_snapshot(connection: Connection) -> Snapshot:
     """Read the schema of the database ``connection`` is on."""
-    rows = connection.execute(
-        text(_OBJECTS),
-        {
-            "ignored": list(IGNORED_TABLES),
-            "machinery": DDL_COUNTER_SCHEMA,
-            "machinery_trigger": DDL_COUNTER_EVENT_TRIGGER,
-        },
+    rows: Sequence[tuple[str, str, dict[str, str | None]]] = (
+        connection.execute(
+            text(_OBJECTS),
+            {
+                "ignored": list(IGNORED_TABLES),
+                "machinery": DDL_COUNTER_SCHEMA,
+                "machinery_trigger": DDL_COUNTER_EVENT_TRIGGER,
+            },
+        )
+        .tuples()
+        .all()
     )
     return Snapshot(
         {
