@@ -230,6 +230,8 @@ pytest_plugins = ("claude_headspace.testing.plugin",)
 
 import pytest
 
+from tests.conftest import app_factory, database_metadata, migrations_directory  # the app
+
 
 @pytest.fixture(autouse=True)
 def _clean(clean_database):

@@ -6,7 +6,6 @@ from sqlalchemy import text
 from claude_headspace import create_app
 from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
-from claude_headspace.testing.migrations import script_directory
 
 
 def run_prepare_db(url):
@@ -39,11 +38,11 @@ def test_a_refused_login_gets_the_login_advice(test_database):
     assert "no PostgreSQL server answers" not in result.stderr
 
 
-def test_an_existing_empty_database_is_migrated_to_head(make_test_database):
+def test_an_existing_empty_database_is_migrated_to_head(make_test_database, migrations):
     database = make_test_database("prepare")  # marked, empty, dropped at the end
     result = run_prepare_db(database.url)
     assert result.exit_code == 0, result.output + result.stderr
     assert "is at the newest revision" in result.stdout
     with admin_connection(database.url) as connection:
         revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
-    assert revision == script_directory().get_current_head()
+    assert revision == migrations.script_directory().get_current_head()

@@ -74,6 +74,7 @@ class Reliability:
             DATABASE_USER="postgres",
             DATABASE_URL=self.url(DEVELOPER_DATABASE).render_as_string(hide_password=False),
             TEST_DATABASE_SERVER="configured",
+            PYTHONPATH=str(ROOT),  # the sample suite plugs the app in from tests/conftest.py
         )
         for key, value in overrides.items():
             if value is None:

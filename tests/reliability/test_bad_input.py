@@ -1,5 +1,6 @@
 """Scenario 6: bad configuration gives one clear message and never a password."""
 
+import sys
 import uuid
 
 import pytest
@@ -221,3 +222,25 @@ def test_too_many_clients_for_the_worker_count_is_one_message(reliability, small
     assert "max_connections" in result.output
     assert "Traceback" not in result.output
     assert len(result.output.splitlines()) < 15, result.output[-3000:]
+
+
+def test_a_project_that_has_not_plugged_its_app_in_is_told_where(reliability, tmp_path):
+    """Without tests/conftest.py's app fixtures: one message naming the fixture to write."""
+    (tmp_path / "test_needs_the_app.py").write_text("def test_it(db_session):\n    pass\n")
+    command = [sys.executable, "-m", "pytest", str(tmp_path), "-q", "--rootdir", str(tmp_path)]
+    command += [
+        "-p",
+        "claude_headspace.testing.plugin",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+    ]
+    result = reliability.run(command, reliability.env())
+    assert result.returncode == 1, result.output
+    assert (
+        "the test machinery needs the 'app_factory' fixture: define it in tests/conftest.py "
+        "(scope='session') to return a callable app_factory(database_url=...) -> Flask"
+    ) in result.output
+    assert "Traceback" not in result.output
+    assert not [name for name in reliability.databases() if name.endswith("_test")]

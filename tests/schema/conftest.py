@@ -8,13 +8,13 @@ from sqlalchemy.engine import Connection
 import claude_headspace.models  # noqa: F401  -- every table on db.metadata
 from claude_headspace.connections import admin_engine
 from claude_headspace.database import db
-from claude_headspace.testing import migrations, parity
+from claude_headspace.testing import parity
 from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.parity import Schema
 
 
 @pytest.fixture(scope="session")
-def migrated_database(make_test_database) -> TestDatabase:
+def migrated_database(make_test_database, migrations) -> TestDatabase:
     """Empty database upgraded to head through the real Flask-Migrate history."""
     database = make_test_database("migrations")
     migrations.upgrade(database.url, "head")

@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
-from claude_headspace.testing import migrations, parity
+from claude_headspace.testing import parity
+from claude_headspace.testing.migrations import autogenerate_diff, describe_autogenerate
 from claude_headspace.testing.pgdump import dump_schema, normalise
 from claude_headspace.testing.snapshot import COLUMN_ORDER, diff_snapshots, take_snapshot
 
@@ -241,9 +242,7 @@ def test_another_schema_is_read_too(models_connection):
 def test_autogenerate_is_described_readably(models_connection):
     models_connection.execute(text("ALTER TABLE projects ALTER COLUMN current_branch TYPE text"))
     models_connection.execute(text("ALTER TABLE agents ADD COLUMN notes text"))
-    described = migrations.describe_autogenerate(
-        migrations.autogenerate_diff(models_connection, db.metadata)
-    )
+    described = describe_autogenerate(autogenerate_diff(models_connection, db.metadata))
     assert "remove_column agents.notes" in described
     [modified] = [
         line for line in described if line.startswith("modify_type projects.current_branch")

@@ -6,7 +6,6 @@ from sqlalchemy import text
 
 from claude_headspace.connections import admin_connection
 from claude_headspace.models import slugify
-from claude_headspace.testing import migrations
 
 TABLES = ("projects", "agents", "tasks", "turns", "events", "objectives", "objective_histories")
 
@@ -59,7 +58,7 @@ def dump(url) -> dict[str, list[str]]:
     return {t: [r[0] for r in query(url, f"SELECT t::text FROM {t} t ORDER BY id")] for t in TABLES}
 
 
-def test_rows_survive_upgrade_to_head_and_a_step_down_and_up(make_test_database):
+def test_rows_survive_upgrade_to_head_and_a_step_down_and_up(make_test_database, migrations):
     database = make_test_database("migrationdata")
     first = migrations.revisions_in_order()[0].revision
     migrations.upgrade(database.url, first)

@@ -15,7 +15,8 @@ import pytest
 
 from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
-from claude_headspace.testing import migrations, parity
+from claude_headspace.testing import parity
+from claude_headspace.testing.migrations import autogenerate_diff, describe_autogenerate
 
 
 def fail_if_any(title, entries):
@@ -32,9 +33,7 @@ def test_migrations_and_models_build_identical_schemas(
         parity.schema_differences(migrated_schema, models_schema),
     )
     with admin_connection(migrated_database.url) as connection:
-        proposed = migrations.describe_autogenerate(
-            migrations.autogenerate_diff(connection, db.metadata)
-        )
+        proposed = describe_autogenerate(autogenerate_diff(connection, db.metadata))
     fail_if_any("flask db migrate would write a revision", proposed)
     # Not vacuously: all seven tables, three enums, their sequences and indexes.
     snapshot = migrated_schema.snapshot
@@ -68,7 +67,7 @@ def test_the_pg_dump_backstop_ran(pg_dump):
         pytest.skip(message)
 
 
-def test_single_head_and_a_linear_unbroken_chain():
+def test_single_head_and_a_linear_unbroken_chain(migrations):
     script = migrations.script_directory()
     assert len(script.get_heads()) == 1, f"several heads: {script.get_heads()}"
     assert len(script.get_bases()) == 1, f"several bases: {script.get_bases()}"
@@ -85,7 +84,7 @@ def test_single_head_and_a_linear_unbroken_chain():
 
 
 def test_stairway_every_revision_goes_down_to_its_parent_and_up_again(
-    make_test_database, pg_dump, migrated_schema
+    make_test_database, migrations, pg_dump, migrated_schema
 ):
     """Upgrade one revision, downgrade it, upgrade it again: from base to head.
 

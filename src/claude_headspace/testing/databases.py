@@ -80,6 +80,7 @@ class TestDatabase:
         run: str,
         lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
         workers: int = 0,
+        base_name: str | None = None,
     ) -> None:
         self.server = server
         self.name = require_test_name(name, "use")
@@ -87,6 +88,8 @@ class TestDatabase:
         self.run = run
         self.lock_wait = lock_wait
         self.workers = workers
+        # The run's base name (TEST_DATABASE_URL's): advice for running side by side.
+        self.base_name = base_name or name
         self._admin_engine = admin_engine(server.maintenance_url, APPLICATION_NAME)
         self._admin: Connection | None = None
         self._owned = False  # True once we hold the name's lock: only then may we drop it
@@ -150,9 +153,15 @@ class TestDatabase:
         self.build_schema(metadata)
 
     def build_schema(self, metadata: MetaData) -> None:
-        with admin_connection(self.url, APPLICATION_NAME) as connection, connection.begin():
-            require_own_connection(connection, self.run, "build a schema in")
-            metadata.create_all(connection)
+        try:
+            with admin_connection(self.url, APPLICATION_NAME) as connection, connection.begin():
+                require_own_connection(connection, self.run, "build a schema in")
+                metadata.create_all(connection)
+        except SQLAlchemyError as exc:
+            raise TestDatabaseError(
+                f"could not build the schema of test database {self.name!r} from the "
+                f"database_metadata fixture: {describe_error(exc)}"
+            ) from None
 
     def teardown(self) -> None:
         """Drop what we created (even with connections still open) and release the claim.
@@ -261,19 +270,24 @@ class TestDatabase:
                     f"test database {name!r} on {self.server.describe()} is in use by another "
                     f"live test run (waited {self.lock_wait:g} s). Wait for that run to "
                     "finish, or run side by side under another name: set TEST_DATABASE_URL "
-                    f"to e.g. {mask_url(self.url.set(database=_other_name(name)))}."
+                    f"to e.g. {mask_url(self.url.set(database=self._other_name()))}."
                 )
             time.sleep(0.2)
 
     def _unowned_message(self, name: str | None = None) -> str:
         name = name or self.name
-        other = mask_url(self.url.set(database=_other_name(name)))
+        other = mask_url(self.url.set(database=self._other_name()))
         return (
             f"database {name!r} exists on {self.server.describe()} but was not created by "
             "the tests (it has no test-run mark), so they will neither empty nor drop it. If "
             f"it is disposable, drop it yourself (DROP DATABASE {name};); otherwise set "
             f"TEST_DATABASE_URL to another name, e.g. {other}."
         )
+
+    def _other_name(self) -> str:
+        """A base name for TEST_DATABASE_URL that no other run uses: ``<stem>_<pid>_test``."""
+        stem = re.sub(r"_test(_gw[0-9]+)?$", "", self.base_name)
+        return f"{stem}_{os.getpid()}_test"
 
     def _quote(self, name: str) -> str:
         assert self._admin is not None
@@ -351,8 +365,3 @@ def _sessions_on(connection: Connection, name: str) -> int:
 
 class _NoConnection(SQLAlchemyError):
     """Teardown found no administrative connection to work on."""
-
-
-def _other_name(name: str) -> str:
-    stem = re.sub(r"_test(_gw[0-9]+)?$", "", name)
-    return f"{stem}_{os.getpid()}_test"

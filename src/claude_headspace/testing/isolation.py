@@ -185,7 +185,7 @@ FROM pg_database WHERE datname = current_database()
 
 def take_listing(connection: Connection) -> dict[str, str]:
     """``{"<kind> <name>": definition}`` for every user object of the database."""
-    rows: Sequence[tuple[str, str, str | None]] = connection.execute(text(_LISTING)).tuples().all()
+    rows: Sequence[tuple[str, str, str | None]] = connection.execute(text(_LISTING)).all()
     return {f"{kind} {name}": definition or "" for kind, name, definition in rows}
 
 

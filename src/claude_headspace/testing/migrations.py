@@ -1,15 +1,17 @@
 """Drive the real Flask-Migrate/Alembic history against a test database.
 
-Used by the schema parity checks: upgrade/downgrade through ``flask_migrate`` (the
-same code path as ``flask db upgrade``), the revision graph, and Alembic's
-autogenerate comparison.
+Used by the schema parity checks (through the ``migrations`` fixture): upgrade and
+downgrade through ``flask_migrate`` (the same code path as ``flask db upgrade``), the
+revision graph, and Alembic's autogenerate comparison.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import flask_migrate
@@ -20,32 +22,47 @@ from flask import Flask
 from sqlalchemy import MetaData
 from sqlalchemy.engine import URL, Connection
 
-from .. import create_app
-from ..app import migrations_directory
-from ..database import db
 from .guard import require_test_name
 
 
-def script_directory() -> ScriptDirectory:
-    return ScriptDirectory(str(migrations_directory()))
+@dataclass(frozen=True)
+class Migrations:
+    """The app's Flask-Migrate history (``directory``), run on test databases.
 
+    ``app_factory`` is the project's fixture of that name: the app it builds for a test
+    database's URL runs the migrations exactly as ``flask db upgrade`` would.
+    """
 
-def revisions_in_order() -> list[Script]:
-    """Every revision from the first to head."""
-    return list(reversed(list(script_directory().walk_revisions())))
+    directory: Path
+    app_factory: Callable[..., Flask]
 
+    def script_directory(self) -> ScriptDirectory:
+        return ScriptDirectory(str(self.directory))
 
-@contextmanager
-def migration_app(url: URL) -> Iterator[Flask]:
-    """An app bound to the test database ``url``, in an app context."""
-    require_test_name(url.database, "migrate")
-    app = create_app(database_url=url.render_as_string(hide_password=False), testing=True)
-    with app.app_context():
-        try:
-            yield app
-        finally:
-            db.session.remove()
-            db.engine.dispose()
+    def revisions_in_order(self) -> list[Script]:
+        """Every revision from the first to head."""
+        return list(reversed(list(self.script_directory().walk_revisions())))
+
+    @contextmanager
+    def app_on(self, url: URL) -> Iterator[Flask]:
+        """An app bound to the test database ``url``, in an app context."""
+        require_test_name(url.database, "migrate")
+        app = self.app_factory(database_url=url.render_as_string(hide_password=False))
+        sqlalchemy = app.extensions["sqlalchemy"]
+        with app.app_context():
+            try:
+                yield app
+            finally:
+                sqlalchemy.session.remove()
+                sqlalchemy.engine.dispose()
+
+    def upgrade(self, url: URL, revision: str = "head") -> None:
+        with self.app_on(url):
+            _quietly(flask_migrate.upgrade, str(self.directory), revision)
+
+    def downgrade(self, url: URL, revision: str = "-1") -> None:
+        with self.app_on(url):
+            _quietly(flask_migrate.downgrade, str(self.directory), revision)
 
 
 def _quietly(command: Any, *args: Any) -> None:
@@ -57,16 +74,6 @@ def _quietly(command: Any, *args: Any) -> None:
         command(*args)
     finally:
         alembic_logger.setLevel(level)
-
-
-def upgrade(url: URL, revision: str = "head") -> None:
-    with migration_app(url):
-        _quietly(flask_migrate.upgrade, str(migrations_directory()), revision)
-
-
-def downgrade(url: URL, revision: str = "-1") -> None:
-    with migration_app(url):
-        _quietly(flask_migrate.downgrade, str(migrations_directory()), revision)
 
 
 def autogenerate_diff(connection: Connection, metadata: MetaData) -> list[Any]:

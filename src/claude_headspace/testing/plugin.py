@@ -12,18 +12,29 @@ Registered from ``tests/conftest.py`` (``pytest_plugins``). The order of a run:
 
 Unit-only runs never reach step 2, so they stay offline.
 
-Fixtures:
+Where the app plugs in: three session fixtures that the project defines in its
+``tests/conftest.py`` (as pytest-django's ``django_db_setup`` is overridden there); the
+defaults below fail with a message saying so. The machinery knows the app only through
+what they hand it:
+
+* ``database_metadata``: the ``MetaData`` every test database's schema is built from;
+* ``app_factory``: called as ``app_factory(database_url=...)``, returns a Flask app with
+  Flask-SQLAlchemy initialised (its session and engine are taken from the app);
+* ``migrations_directory``: the Flask-Migrate directory (for the ``migrations`` fixture).
+
+Fixtures the machinery provides:
 
 * ``test_settings`` (session): the validated :class:`TestSettings`;
 * ``test_server`` (session): the PostgreSQL server: configured, or a private cluster;
 * ``test_database`` (session, one per xdist worker): created, schema built, dropped;
 * ``make_test_database`` (session): extra empty test databases by label;
-* ``app`` (session): the Flask app bound to the worker's test database;
+* ``migrations`` (session): the app's Flask-Migrate history, to run on a test database;
+* ``app`` (session): the app from ``app_factory``, bound to the worker's test database;
 * ``database_cleaner`` (session): the cleaner that empties the worker's database;
 * ``app_context``: an application context for the test (factories need one);
 * ``reset_database``: a function that puts the database back as built, now;
 * ``clean_database``: calls it after the test and reports what the test left;
-* ``db_session``: Flask-SQLAlchemy's session; ``client``: the Flask test client.
+* ``db_session``: the app's Flask-SQLAlchemy session; ``client``: the Flask test client.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
@@ -53,10 +65,13 @@ from .settings import (
 if TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy import MetaData
     from sqlalchemy.orm import scoped_session
 
     from .cleanup import DatabaseCleaner
     from .databases import TestDatabase
+    from .migrations import Migrations
     from .reset import ResetOutcome
     from .run import RunDatabases
     from .server import Server
@@ -196,7 +211,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run = session.config.stash[_run_key]
     try:
         if "test_database" in needed:
-            run.database(_metadata())
+            run.database()  # created and claimed; the schema is built by the fixture
         else:
             run.server()
     except RunFailed:
@@ -232,12 +247,49 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run.close()
 
 
-def _metadata() -> Any:
-    import claude_headspace.models  # noqa: F401  -- every table on db.metadata
+# -- where the app plugs in: the project's tests/conftest.py overrides these ----------
+_NOT_PLUGGED_IN = (
+    "the test machinery needs the {name!r} fixture: define it in tests/conftest.py "
+    "(scope='session') to return {what}; see docs/testing.md, 'Where the app plugs in'"
+)
 
-    from ..database import db
 
-    return db.metadata
+@pytest.fixture(scope="session")
+def database_metadata() -> MetaData:
+    pytest.fail(
+        _NOT_PLUGGED_IN.format(name="database_metadata", what="the models' MetaData"),
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def app_factory() -> Callable[..., Flask]:
+    pytest.fail(
+        _NOT_PLUGGED_IN.format(
+            name="app_factory", what="a callable app_factory(database_url=...) -> Flask"
+        ),
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def migrations_directory() -> Path:
+    pytest.fail(
+        _NOT_PLUGGED_IN.format(name="migrations_directory", what="the Flask-Migrate directory"),
+        pytrace=False,
+    )
+
+
+def sqlalchemy_of(app: Flask) -> SQLAlchemy:
+    """The app's Flask-SQLAlchemy extension: its session and engine are the tests'."""
+    extension = app.extensions.get("sqlalchemy")
+    if extension is None:
+        pytest.fail(
+            "the app from the app_factory fixture has no Flask-SQLAlchemy extension: "
+            "call db.init_app(app) in the factory",
+            pytrace=False,
+        )
+    return extension
 
 
 def _stop_run(request: pytest.FixtureRequest, reason: str) -> NoReturn:
@@ -261,11 +313,13 @@ def test_server(request: pytest.FixtureRequest) -> Server:
 
 
 @pytest.fixture(scope="session")
-def test_database(request: pytest.FixtureRequest, test_server: Server) -> Iterator[TestDatabase]:
+def test_database(
+    request: pytest.FixtureRequest, test_server: Server, database_metadata: MetaData
+) -> Iterator[TestDatabase]:
     from .run import RunFailed
 
     try:
-        database = request.config.stash[_run_key].database(_metadata())
+        database = request.config.stash[_run_key].database(database_metadata)
     except RunFailed as exc:
         _stop_run(request, str(exc))
     with _app_settings_point_at(database):
@@ -313,14 +367,22 @@ def make_test_database(
 
 
 @pytest.fixture(scope="session")
-def app(test_database: TestDatabase, database_cleaner: DatabaseCleaner) -> Iterator[Flask]:
-    from .. import create_app
-    from ..database import db
+def migrations(migrations_directory: Path, app_factory: Callable[..., Flask]) -> Migrations:
+    from .migrations import Migrations
+
+    return Migrations(Path(migrations_directory), app_factory)
+
+
+@pytest.fixture(scope="session")
+def app(
+    app_factory: Callable[..., Flask],
+    test_database: TestDatabase,
+    database_cleaner: DatabaseCleaner,
+) -> Iterator[Flask]:
     from .fence import PoolWatch
 
-    flask_app = create_app(
-        database_url=test_database.url.render_as_string(hide_password=False), testing=True
-    )
+    flask_app = app_factory(database_url=test_database.url.render_as_string(hide_password=False))
+    db = sqlalchemy_of(flask_app)
     with flask_app.app_context():
         # The app's pool keeps connections open between tests: that is not a leak.
         flask_app.extensions[POOL_WATCH] = PoolWatch(db.engine, database_cleaner.expected_pids.add)
@@ -333,7 +395,7 @@ def app(test_database: TestDatabase, database_cleaner: DatabaseCleaner) -> Itera
 
 @pytest.fixture(scope="session")
 def database_cleaner(
-    test_settings: TestSettings, test_database: TestDatabase
+    test_settings: TestSettings, test_database: TestDatabase, database_metadata: MetaData
 ) -> Iterator[DatabaseCleaner]:
     from ..connections import admin_engine
     from .cleanup import DatabaseCleaner
@@ -342,7 +404,7 @@ def database_cleaner(
     engine = admin_engine(test_database.url, APPLICATION_NAME)
     cleaner = DatabaseCleaner(
         engine.connect(),
-        _metadata(),
+        database_metadata,
         test_settings.cleanup,
         run=test_database.run,
         claim_pid=test_database.claim_pid,
@@ -366,6 +428,7 @@ def reset_database(
     app: Flask,
     database_cleaner: DatabaseCleaner,
     test_database: TestDatabase,
+    database_metadata: MetaData,
 ) -> Callable[..., ResetOutcome]:
     """Put the database back as the session built it, now; returns what was found.
 
@@ -373,9 +436,9 @@ def reset_database(
     what a misbehaviour leaves (see ``reset.py``). Threads started after this fixture
     count as the test's.
     """
-    from ..database import db
     from .reset import reset_after_test
 
+    db = sqlalchemy_of(app)
     threads_before = set(threading.enumerate())
 
     def reset(changes_schema: bool = False) -> ResetOutcome:
@@ -387,7 +450,7 @@ def reset_database(
             engine=db.engine,
             cleaner=database_cleaner,
             database=test_database,
-            metadata=_metadata(),
+            metadata=database_metadata,
             changes_schema=changes_schema,
         )
 
@@ -421,11 +484,9 @@ def _stop_after(request: pytest.FixtureRequest, message: str) -> NoReturn:
 
 
 @pytest.fixture
-def db_session(app_context: None) -> scoped_session:
-    """Flask-SQLAlchemy's session, bound to the worker's test database."""
-    from ..database import db
-
-    return db.session
+def db_session(app: Flask, app_context: None) -> scoped_session[Any]:
+    """The app's Flask-SQLAlchemy session, bound to the worker's test database."""
+    return sqlalchemy_of(app).session
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ class RunDatabases:
         self.attempted = False  # did anything ask for a server or database?
         self._server: Server | None = None
         self._database: TestDatabase | None = None
+        self._schema_built = False
         self._extra: dict[str, TestDatabase] = {}
 
     @property
@@ -59,29 +60,38 @@ class RunDatabases:
             self._server = self._attempt(lambda: connect_server(self.settings, self.run))
         return self._server
 
-    def database(self, metadata: MetaData) -> TestDatabase:
-        """The process's own test database (``…_test`` or ``…_test_gw<N>``), schema built."""
+    def database(self, metadata: MetaData | None = None) -> TestDatabase:
+        """The process's own test database (``…_test`` or ``…_test_gw<N>``).
+
+        Created (empty) on first request; with ``metadata``, its schema is built once.
+        """
         if self._database is None:
-            self._database = self._attempt(lambda: self._new(None, metadata))
-        return self._database
+            self._database = self._attempt(lambda: self._new(None))
+        database = self._database
+        if metadata is not None and not self._schema_built:
+            self._attempt(lambda: database.build_schema(metadata))
+            self._schema_built = True
+        return database
 
     def extra_database(self, label: str) -> TestDatabase:
         """An empty sibling ``…_<label>_test[_gw<N>]``, created on first request."""
         if label not in self._extra:
-            self._extra[label] = self._attempt(lambda: self._new(label, None))
+            self._extra[label] = self._attempt(lambda: self._new(label))
         return self._extra[label]
 
-    def _new(self, label: str | None, metadata: MetaData | None) -> TestDatabase:
+    def _new(self, label: str | None) -> TestDatabase:
         server = self.server()
-        name = url_for_test_database(self.settings.test_url, worker=self.worker, label=label)
+        base = self.settings.test_url
+        name = url_for_test_database(base, worker=self.worker, label=label)
         database = TestDatabase(
             server,
             str(name.database),
             run=self.run,
             lock_wait=self.settings.lock_wait,
             workers=self.settings.workers,
+            base_name=str(base.database),
         )
-        database.setup(metadata)  # cleans up after itself if it fails or is interrupted
+        database.setup()  # cleans up after itself if it fails or is interrupted
         return database
 
     def _attempt(self, make: Callable[[], T]) -> T:
@@ -114,6 +124,7 @@ class RunDatabases:
         finally:
             self._extra.clear()
             self._database = None
+            self._schema_built = False
             if self._server is not None:
                 self._server.release()
                 self._server = None

@@ -305,18 +305,14 @@ class Snapshot:
 
 def take_snapshot(connection: Connection) -> Snapshot:
     """Read the schema of the database ``connection`` is on."""
-    rows: Sequence[tuple[str, str, dict[str, str | None]]] = (
-        connection.execute(
-            text(_OBJECTS),
-            {
-                "ignored": list(IGNORED_TABLES),
-                "machinery": DDL_COUNTER_SCHEMA,
-                "machinery_trigger": DDL_COUNTER_EVENT_TRIGGER,
-            },
-        )
-        .tuples()
-        .all()
-    )
+    rows: Sequence[tuple[str, str, dict[str, str | None]]] = connection.execute(
+        text(_OBJECTS),
+        {
+            "ignored": list(IGNORED_TABLES),
+            "machinery": DDL_COUNTER_SCHEMA,
+            "machinery_trigger": DDL_COUNTER_EVENT_TRIGGER,
+        },
+    ).all()
     return Snapshot(
         {
             (kind, name): {key: value for key, value in attributes.items() if value is not None}

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# The app plugs in exactly as in the project's own suites (the harness puts the
+# checkout on PYTHONPATH).
+from tests.conftest import app_factory, database_metadata, migrations_directory  # noqa: F401
+
 
 def pause(point: str) -> None:
     if os.environ.get("SAMPLE_PAUSE") != point:
