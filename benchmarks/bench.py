@@ -46,13 +46,13 @@ from claude_headspace.models import (
     TurnIntent,
 )
 from claude_headspace.testing.cleanup import DatabaseCleaner
-from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.isolation import (
     CATALOG_CHECK,
     COUNTED_CHECK,
     DDL_COUNTER_SETUP,
     SESSION_STATE,
 )
+from claude_headspace.testing.lifecycle import TestDatabase
 from claude_headspace.testing.names import url_for_test_database
 from claude_headspace.testing.server import connect_server
 from claude_headspace.testing.settings import SettingsError, TestSettings, read_settings

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
 from claude_headspace.testing.cleanup import DatabaseCleaner, leftovers
-from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.errors import DatabaseInUseError, UnsafeDatabaseError
+from claude_headspace.testing.lifecycle import TestDatabase
 from claude_headspace.testing.names import url_for_test_database
 from claude_headspace.testing.settings import CLEANUP_STRATEGIES
 from tests.integration.factories import ObjectiveHistoryFactory, ProjectFactory, TurnFactory

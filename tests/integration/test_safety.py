@@ -9,9 +9,9 @@ from sqlalchemy import text
 from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
 from claude_headspace.testing.cleanup import DatabaseCleaner
-from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.errors import UnsafeDatabaseError
 from claude_headspace.testing.guard import Mark, database_exists_with_mark
+from claude_headspace.testing.lifecycle import TestDatabase
 
 
 @pytest.mark.parametrize("name", ["claude_headspace", "postgres", "prod", "test", "x_testing"])

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from claude_headspace.connections import admin_connection
-from claude_headspace.testing.databases import TestDatabase
 from claude_headspace.testing.guard import staging_name
+from claude_headspace.testing.lifecycle import TestDatabase
 from claude_headspace.testing.server import Server
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")

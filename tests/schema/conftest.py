@@ -9,7 +9,7 @@ import claude_headspace.models  # noqa: F401  -- every table on db.metadata
 from claude_headspace.connections import admin_engine
 from claude_headspace.database import db
 from claude_headspace.testing import parity
-from claude_headspace.testing.databases import TestDatabase
+from claude_headspace.testing.lifecycle import TestDatabase
 from claude_headspace.testing.parity import Schema
 
 

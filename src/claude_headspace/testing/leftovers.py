@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..config import address_of
 from ..connections import admin_connection, describe_error
 from . import cluster
-from .databases import drop_abandoned, marked_databases
+from .lifecycle import drop_abandoned, marked_databases
 from .server import MAINTENANCE_DATABASE
 from .settings import SettingsError, read_settings
 

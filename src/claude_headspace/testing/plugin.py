@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import scoped_session
 
     from .cleanup import DatabaseCleaner
-    from .databases import TestDatabase
+    from .lifecycle import TestDatabase
     from .migrations import Migrations
     from .reset import ResetOutcome
     from .run import RunDatabases
@@ -399,7 +399,7 @@ def database_cleaner(
 ) -> Iterator[DatabaseCleaner]:
     from ..connections import admin_engine
     from .cleanup import DatabaseCleaner
-    from .databases import APPLICATION_NAME
+    from .lifecycle import APPLICATION_NAME
 
     engine = admin_engine(test_database.url, APPLICATION_NAME)
     cleaner = DatabaseCleaner(

@@ -25,8 +25,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..connections import admin_connection, describe_error
 from .cleanup import CleanupReport, DatabaseCleaner
-from .databases import TestDatabase
 from .fence import PoolWatch
+from .lifecycle import TestDatabase
 
 
 @dataclass

@@ -14,8 +14,8 @@ from typing import TypeVar
 from sqlalchemy import MetaData
 
 from ..config import ConfigError
-from .databases import TestDatabase
 from .errors import TestDatabaseError
+from .lifecycle import TestDatabase
 from .names import url_for_test_database
 from .server import Server, connect_server
 from .settings import TestSettings
