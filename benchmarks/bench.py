@@ -35,16 +35,8 @@ from sqlalchemy.orm import Session
 import claude_headspace.models  # noqa: F401  -- registers the tables
 from claude_headspace.connections import admin_engine
 from claude_headspace.database import db
-from claude_headspace.models import (
-    Agent,
-    Event,
-    Project,
-    Task,
-    TaskState,
-    Turn,
-    TurnActor,
-    TurnIntent,
-)
+from claude_headspace.models import Agent, Event, Project, Task, TaskState
+from claude_headspace.models.turn import Turn, TurnActor, TurnIntent
 from claude_headspace.testing.cleanup import DatabaseCleaner
 from claude_headspace.testing.isolation import (
     CATALOG_CHECK,

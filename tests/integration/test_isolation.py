@@ -1,9 +1,11 @@
-"""Isolation without savepoints: whatever a test does, the next one starts empty.
+"""Isolation without savepoints: whatever a test does, the reset after it empties all.
 
-Every test here first asserts the TRUNCATE state (all tables empty, all ids from 1),
-then dirties the database a different way: ORM commit, rollback, a second connection,
-a thread, raw SQL with explicit ids, a transaction left open. pytest-randomly shuffles
-their order on every run; CI runs them under both cleanup strategies.
+Every test here dirties the database a different way: ORM commit, rollback, a second
+connection, a thread, raw SQL with explicit ids, a transaction left open. After each,
+``reset_after_it`` runs the reset the plugin runs after every test and asserts the
+TRUNCATE state itself (all tables empty, every sequence back at 1): no test relies on
+the next one to notice. pytest-randomly shuffles their order; CI runs them under both
+cleanup strategies.
 """
 
 import threading
@@ -14,7 +16,6 @@ from sqlalchemy import text
 
 from claude_headspace.database import db
 from claude_headspace.testing.cleanup import leftovers
-from claude_headspace.testing.plugin import ResourceLeakWarning
 from tests.integration.factories import (
     ALL_FACTORIES,
     ObjectiveHistoryFactory,
@@ -23,10 +24,34 @@ from tests.integration.factories import (
 )
 
 
-@pytest.fixture(autouse=True)
-def starts_in_the_truncate_state():
+def assert_truncate_state():
     with db.engine.connect() as connection:
         assert leftovers(connection, db.metadata) == {}
+
+
+@pytest.fixture(autouse=True)
+def reset_after_it(reset_database):
+    """The test starts in the TRUNCATE state and the reset after it gets back to it."""
+    assert_truncate_state()
+    yield
+    outcome = reset_database()
+    assert outcome.stop is None
+    assert_truncate_state()
+    while LEAKED:  # the leaked session was ended by the reset, and reported
+        leaked = LEAKED.pop()
+        assert _is_ended(leaked)
+        leaked.close()
+        assert [w for w in outcome.left if "1 database session(s) in a transaction" in w], (
+            outcome.left
+        )
+
+
+def _is_ended(connection):
+    try:
+        connection.cursor().execute("SELECT 1")
+    except Exception:
+        return True
+    return False
 
 
 def test_orm_commit_in_every_table():
@@ -84,7 +109,6 @@ def test_raw_sql_with_explicit_ids_and_advanced_sequences():
 LEAKED = []  # keeps the leaked connection open until the cleanup has run
 
 
-@pytest.mark.filterwarnings(f"ignore::{ResourceLeakWarning.__module__}.ResourceLeakWarning")
 def test_transaction_left_open_holding_locks():
     ProjectFactory()
     # A raw driver connection (no pool) locks the row and is never closed or rolled

@@ -8,7 +8,6 @@ to do. CI runs them under both cleanup strategies, -n auto and random order.
 """
 
 import threading
-import time
 import uuid
 
 import pytest
@@ -141,32 +140,33 @@ def test_database_and_session_state_and_rows_at_once(reset, built, test_database
 
 
 def test_a_thread_that_keeps_writing_is_fenced_off(app, reset, built):
-    stop, errors = threading.Event(), []
+    stop, wrote, errors = threading.Event(), threading.Event(), []
 
     def ghost_writer():
         with app.app_context():
             while not stop.is_set():
                 try:
                     ProjectFactory()
+                    wrote.set()
                 except FencedThreadError as exc:
                     errors.append(exc)
                     return
                 except Exception:
                     db.session.rollback()
-                time.sleep(0.01)
+                stop.wait(0.01)  # a pace, not a synchronisation: it writes ~100 times a second
 
     writer = threading.Thread(target=ghost_writer, name="ghost-writer", daemon=True)
     writer.start()
-    time.sleep(0.1)
     try:
+        assert wrote.wait(10), "the writer never wrote"
         only(reset(), "1 thread(s) running: ghost-writer (fenced off the database)")
-        time.sleep(0.2)  # were it not fenced, it would have written again by now
-        with db.engine.connect() as connection:
-            assert leftovers(connection, db.metadata) == {}
-        writer.join(5)
+        # Its next write after the fence fails, and the thread ends on that failure.
+        writer.join(10)
         assert not writer.is_alive()
         assert errors
         assert "started by tests/integration/test_misbehaving_tests.py::" in str(errors[0])
+        with db.engine.connect() as connection:
+            assert leftovers(connection, db.metadata) == {}
     finally:
         stop.set()
     assert_as_built(built)

@@ -7,19 +7,14 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from claude_headspace.database import db
-from claude_headspace.models import (
-    Agent,
-    Event,
-    EventType,
-    Project,
-    Task,
-    TaskState,
-    Turn,
-    TurnActor,
-    TurnIntent,
-)
+from claude_headspace.models import Agent, Event, EventType, Project, Task, TaskState
+from claude_headspace.models.turn import Turn, TurnActor, TurnIntent
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def turn(task, actor, intent, text, at, **more):
+    return Turn(task=task, actor=actor, intent=intent, text=text, timestamp=at, **more)
 
 
 def test_full_chain_persists_and_reads_back_field_by_field():
@@ -35,28 +30,17 @@ def test_full_chain_persists_and_reads_back_field_by_field():
     task = Task(
         agent=agent, state=TaskState.AWAITING_INPUT, instruction="Add /health", started_at=T0
     )
-    command = Turn(
-        task=task,
-        actor=TurnActor.USER,
-        intent=TurnIntent.COMMAND,
-        text="Add a /health route",
-        timestamp=T0,
-    )
-    progress = Turn(
-        task=task,
-        actor=TurnActor.AGENT,
-        intent=TurnIntent.PROGRESS,
-        text="Editing routes/health.py",
-        timestamp=T0 + timedelta(seconds=30),
+    command = turn(task, TurnActor.USER, TurnIntent.COMMAND, "Add a /health route", T0)
+    progress = turn(
+        task,
+        TurnActor.AGENT,
+        TurnIntent.PROGRESS,
+        "Editing routes/health.py",
+        T0 + timedelta(seconds=30),
         tool_input={"tool": "Edit", "args": {"path": "routes/health.py", "n": [1, 2]}},
     )
-    question = Turn(
-        task=task,
-        actor=TurnActor.AGENT,
-        intent=TurnIntent.QUESTION,
-        text="Should the route also report the version?",
-        timestamp=T0 + timedelta(minutes=1),
-    )
+    ask = "Should the route also report the version?"
+    question = turn(task, TurnActor.AGENT, TurnIntent.QUESTION, ask, T0 + timedelta(minutes=1))
     payload = {
         "from": "processing",
         "to": "awaiting_input",

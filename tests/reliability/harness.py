@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 
 from claude_headspace.connections import admin_connection
 from claude_headspace.testing import cluster
+from claude_headspace.testing.guard import is_test_database_name
 from claude_headspace.testing.settings import (
     BINDIR_SETTING,
     CLEANUP_SETTING,
@@ -140,14 +141,16 @@ class Reliability:
     def fingerprint(self) -> dict[str, object]:
         """Every non-test database: its oid, tables, row counts and a checksum of rows."""
         with admin_connection(self.url()) as connection:
-            names = connection.scalars(
-                text(
-                    "SELECT datname FROM pg_database WHERE NOT datistemplate "
-                    "AND datname NOT LIKE '%\\_test%' ORDER BY 1"
-                )
-            ).all()
-            oids = dict(connection.execute(text("SELECT datname, oid FROM pg_database")).all())
-        return {name: (oids[name], _tables_checksum(self.url(name))) for name in names}
+            oids = dict(
+                connection.execute(
+                    text("SELECT datname, oid FROM pg_database WHERE NOT datistemplate")
+                ).all()
+            )
+        return {
+            name: (oid, _tables_checksum(self.url(name)))
+            for name, oid in sorted(oids.items())
+            if not is_test_database_name(name)
+        }
 
     def execute(self, database: str, *statements: str) -> None:
         with admin_connection(self.url(database)) as connection:
@@ -181,11 +184,10 @@ class Reliability:
 
 
 def databases_on(url: URL) -> list[str]:
-    """Test databases (names containing _test) on the server of ``url``."""
+    """Databases with a test name (the guard's rule) on the server of ``url``."""
     with admin_connection(url) as connection:
-        return connection.scalars(
-            text("SELECT datname FROM pg_database WHERE datname LIKE '%\\_test%' ORDER BY 1")
-        ).all()
+        names = connection.scalars(text("SELECT datname FROM pg_database ORDER BY 1")).all()
+    return [name for name in names if is_test_database_name(name)]
 
 
 def _tables_checksum(url: URL) -> dict[str, tuple[int, str]]:

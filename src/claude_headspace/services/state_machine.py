@@ -12,20 +12,19 @@ from ..models.turn import TurnActor, TurnIntent
 
 S, A, I = TaskState, TurnActor, TurnIntent  # noqa: E741  -- short names keep the table readable
 
+OPEN = (S.COMMANDED, S.PROCESSING)  # a command given, no question pending
+ACTIVE = (*OPEN, S.AWAITING_INPUT)  # every state of a task that is not complete
+
 TRANSITIONS: dict[tuple[TaskState, TurnActor, TurnIntent], TaskState] = {
+    # the user gives a command to an idle agent
     (S.IDLE, A.USER, I.COMMAND): S.COMMANDED,
-    (S.COMMANDED, A.AGENT, I.PROGRESS): S.PROCESSING,
-    (S.PROCESSING, A.AGENT, I.PROGRESS): S.PROCESSING,
-    (S.COMMANDED, A.AGENT, I.QUESTION): S.AWAITING_INPUT,
-    (S.PROCESSING, A.AGENT, I.QUESTION): S.AWAITING_INPUT,
-    (S.COMMANDED, A.AGENT, I.COMPLETION): S.COMPLETE,
-    (S.PROCESSING, A.AGENT, I.COMPLETION): S.COMPLETE,
-    (S.AWAITING_INPUT, A.AGENT, I.COMPLETION): S.COMPLETE,
-    (S.COMMANDED, A.AGENT, I.END_OF_TASK): S.COMPLETE,
-    (S.PROCESSING, A.AGENT, I.END_OF_TASK): S.COMPLETE,
-    (S.AWAITING_INPUT, A.AGENT, I.END_OF_TASK): S.COMPLETE,
-    (S.PROCESSING, A.USER, I.ANSWER): S.PROCESSING,
-    (S.AWAITING_INPUT, A.USER, I.ANSWER): S.PROCESSING,
+    # the agent works, or asks; an answer (to a question, or unprompted) resumes work
+    **{(state, A.AGENT, I.PROGRESS): S.PROCESSING for state in OPEN},
+    **{(state, A.AGENT, I.QUESTION): S.AWAITING_INPUT for state in OPEN},
+    **{(state, A.USER, I.ANSWER): S.PROCESSING for state in (S.PROCESSING, S.AWAITING_INPUT)},
+    # the agent finishes from any active state
+    **{(state, A.AGENT, I.COMPLETION): S.COMPLETE for state in ACTIVE},
+    **{(state, A.AGENT, I.END_OF_TASK): S.COMPLETE for state in ACTIVE},
 }
 
 # The intents each actor may produce at all.
