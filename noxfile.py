@@ -1,4 +1,4 @@
-"""Sessions: ``nox`` runs unit, integration and schema_parity; others on demand."""
+"""Sessions: ``nox`` runs unit, integration, machinery and schema_parity; others on demand."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from nox.virtualenv import HAS_UV, UV
 nox.needs_version = ">=2025.2.9"  # nox.project; older nox says so instead of crashing
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["unit", "integration", "schema_parity"]
+nox.options.sessions = ["unit", "integration", "machinery", "schema_parity"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -69,8 +69,14 @@ def unit(session: nox.Session) -> None:
 
 @nox.session
 def integration(session: nox.Session) -> None:
-    """Real PostgreSQL: a database per xdist worker, emptied after every test."""
+    """The app on real PostgreSQL: a database per xdist worker, emptied after every test."""
     run_pytest(session, "tests/integration", "-n", "auto", "-q")
+
+
+@nox.session
+def machinery(session: nox.Session) -> None:
+    """The test machinery's own tests (guard, lifecycle, reset) on a real server."""
+    run_pytest(session, "tests/machinery", "-n", "auto", "-q")
 
 
 @nox.session

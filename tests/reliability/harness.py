@@ -140,17 +140,24 @@ class Reliability:
 
     def fingerprint(self) -> dict[str, object]:
         """Every non-test database: its oid, tables, row counts and a checksum of rows."""
+        names = [n for n in self.all_databases() if not is_test_database_name(n)]
+        return {name: self.fingerprint_of(name) for name in names}
+
+    def fingerprint_of(self, name: str) -> object:
+        """One database: its oid (a drop and re-create changes it), tables and row checksums."""
         with admin_connection(self.url()) as connection:
-            oids = dict(
-                connection.execute(
-                    text("SELECT datname, oid FROM pg_database WHERE NOT datistemplate")
+            oid = connection.scalar(
+                text("SELECT oid FROM pg_database WHERE datname = :n"), {"n": name}
+            )
+        return oid, _tables_checksum(self.url(name))
+
+    def all_databases(self) -> list[str]:
+        with admin_connection(self.url()) as connection:
+            return list(
+                connection.scalars(
+                    text("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")
                 ).all()
             )
-        return {
-            name: (oid, _tables_checksum(self.url(name)))
-            for name, oid in sorted(oids.items())
-            if not is_test_database_name(name)
-        }
 
     def execute(self, database: str, *statements: str) -> None:
         with admin_connection(self.url(database)) as connection:
@@ -171,14 +178,7 @@ class Reliability:
                 "INSERT INTO notes (body) SELECT 'note ' || n FROM generate_series(1, 25) n",
             )
 
-            def fingerprint() -> object:
-                with admin_connection(self.url()) as connection:
-                    oid = connection.scalar(
-                        text("SELECT oid FROM pg_database WHERE datname = :n"), {"n": name}
-                    )
-                return oid, _tables_checksum(self.url(name))
-
-            yield fingerprint
+            yield lambda: self.fingerprint_of(name)
         finally:
             self.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

@@ -1,10 +1,10 @@
-"""Scenario 7: the integration suite passes in random orders and under -n 2 and -n 3."""
+"""Scenario 7: the integration and machinery suites pass in random orders, -n 2 and -n 3."""
 
 import pytest
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
 
-SUITE = ("tests/integration", "-q", "-m", "not subprocess_run", "-p", "no:cacheprovider")
+SUITE = ("tests/integration", "tests/machinery", "-q", "-p", "no:cacheprovider")
 
 
 @pytest.mark.parametrize("seed", [1, 22, 333, 4444, 55555])

@@ -164,7 +164,7 @@ def test_a_thread_that_keeps_writing_is_fenced_off(app, reset, built):
         writer.join(10)
         assert not writer.is_alive()
         assert errors
-        assert "started by tests/integration/test_misbehaving_tests.py::" in str(errors[0])
+        assert "started by tests/machinery/test_misbehaving_tests.py::" in str(errors[0])
         with db.engine.connect() as connection:
             assert leftovers(connection, db.metadata) == {}
     finally:
