@@ -10,7 +10,11 @@ from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
 from claude_headspace.testing.cleanup import DatabaseCleaner
 from claude_headspace.testing.errors import UnsafeDatabaseError
-from claude_headspace.testing.guard import Mark, database_exists_with_mark
+from claude_headspace.testing.guard import (
+    Mark,
+    database_exists_with_mark,
+    require_own_connection,
+)
 from claude_headspace.testing.lifecycle import TestDatabase
 
 
@@ -41,3 +45,13 @@ def test_the_worker_database_carries_this_runs_mark(test_server, test_database):
     assert mark is not None
     assert mark.run == test_database.run
     assert Mark.parse(comment) == mark
+
+
+@pytest.mark.parametrize("other_run", ["0", "~"])  # sorts before / after any run id (hex)
+def test_the_live_guard_refuses_a_database_another_run_marked(test_database, other_run):
+    with admin_connection(test_database.url) as connection:
+        with pytest.raises(UnsafeDatabaseError, match="it belongs to another test run"):
+            require_own_connection(connection, other_run, "clean")
+        assert require_own_connection(connection, test_database.run, "clean") == (
+            test_database.name
+        )

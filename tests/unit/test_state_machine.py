@@ -92,3 +92,33 @@ def test_a_whole_task_walks_to_complete():
         assert result.valid, result.reason
         state = result.to_state
     assert state is S.COMPLETE
+
+
+@pytest.mark.parametrize(
+    ("actor", "intent"),
+    [(A.USER, i) for i in (I.PROGRESS, I.QUESTION, I.COMPLETION, I.END_OF_TASK)]
+    + [(A.AGENT, i) for i in (I.COMMAND, I.ANSWER)],
+)
+def test_an_intent_the_actor_never_has_is_refused_as_such_in_every_state(actor, intent):
+    for state in TaskState:
+        reason = next_state(state, actor, intent).reason
+        assert reason == f"a {actor.value} turn cannot have intent {intent.value!r}"
+
+
+@pytest.mark.parametrize(
+    ("state", "actor", "intent", "reason"),
+    [
+        (S.COMPLETE, A.USER, I.COMMAND, "user:command after the task is complete: complete "
+         "is terminal; start a new task"),
+        (S.PROCESSING, A.USER, I.COMMAND, "user:command while the task is processing: a new "
+         "command starts a new task"),
+        (S.IDLE, A.USER, I.ANSWER, "user:answer while the task is idle: there is no question "
+         "to answer"),
+        (S.IDLE, A.AGENT, I.PROGRESS, "agent:progress while the task is idle: the agent has "
+         "not been given a command"),
+        (S.AWAITING_INPUT, A.AGENT, I.QUESTION, "agent:question is not allowed while the "
+         "task is awaiting_input"),
+    ],
+)  # fmt: skip
+def test_each_kind_of_invalid_move_says_why(state, actor, intent, reason):
+    assert next_state(state, actor, intent).reason == reason

@@ -108,6 +108,9 @@ def test_mark_round_trips_and_is_found_by_its_like_pattern():
         "",
         "my database",
         '{"created_by": "someone else", "run": "r", "pid": 1, "host": "h", "created": "x"}',
+        # creators that sort before and after ours: only equality makes a mark
+        '{"created_by": "alembic", "run": "r", "pid": 1, "host": "h", "created": "x"}',
+        '{"created_by": "zz", "run": "r", "pid": 1, "host": "h", "created": "x"}',
         '{"created_by": "claude_headspace.testing"}',  # incomplete
         '["claude_headspace.testing"]',
         "{not json",
@@ -124,3 +127,11 @@ def test_staging_names_are_test_names_with_random_tokens():
         assert STAGING_NAME.match(name)
         assert is_test_database_name(name)
     assert not STAGING_NAME.match("claude_headspace_testing_new_test")
+
+
+def test_a_mark_is_a_value():
+    """Equal marks are the same mark, usable as keys; nobody edits one in place."""
+    mark = Mark.parse(Mark.new("run-1").comment())
+    assert {mark: 1}[Mark.parse(mark.comment())] == 1
+    with pytest.raises(AttributeError):
+        mark.run = "run-2"

@@ -1,0 +1,150 @@
+"""The cleaner's less travelled paths, each forced on purpose and asserted on.
+
+What leftovers() says, row by row and sequence by sequence; a session that blocks the
+cleanup past its lock timeout; connections a test opens and leaves; the periodic VACUUM.
+"""
+
+import threading
+import time
+
+import psycopg2
+import pytest
+from sqlalchemy import text
+
+from claude_headspace.connections import admin_connection
+from claude_headspace.database import db
+from claude_headspace.testing import cleanup
+from claude_headspace.testing.cleanup import DatabaseCleaner, leftovers
+
+
+@pytest.fixture
+def connection(test_database):
+    with admin_connection(test_database.url) as connection:
+        yield connection
+
+
+@pytest.fixture
+def cleaner(connection, test_database):
+    return DatabaseCleaner(connection, db.metadata, "delete", run=test_database.run)
+
+
+def raw_connection(test_database):
+    return psycopg2.connect(
+        test_database.url.render_as_string(hide_password=False).replace(
+            "postgresql+psycopg2", "postgresql"
+        )
+    )
+
+
+def state_of(connection, pid):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,))
+        [state] = cursor.fetchone()
+    connection.rollback()  # a fresh snapshot of the activity next time
+    return state
+
+
+def test_leftovers_name_rows_and_sequences_apart(connection):
+    assert leftovers(connection, db.metadata) == {}
+    connection.execute(text("INSERT INTO objectives (id, current_text) VALUES (5, 'a'), (6, 'b')"))
+    assert leftovers(connection, db.metadata) == {"objectives": "2 rows"}
+    connection.execute(text("DELETE FROM objectives"))
+    connection.execute(text("SELECT nextval('projects_id_seq'), nextval('projects_id_seq')"))
+    assert leftovers(connection, db.metadata) == {"projects_id_seq": "at 2"}
+    connection.execute(text("SELECT setval('projects_id_seq', 1, false)"))
+    assert leftovers(connection, db.metadata) == {}
+
+
+def test_a_session_busy_past_the_lock_timeout_is_ended_and_reported(
+    test_database, database_cleaner
+):
+    """The run's own cleaner: it ends every other session, and it is not one of them."""
+    cleaner = database_cleaner
+    blocker = raw_connection(test_database)
+    watcher = raw_connection(test_database)
+    blocker.cursor().execute("BEGIN; LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
+    failures = []
+
+    def stay_busy():
+        try:
+            blocker.cursor().execute("SELECT pg_sleep(60)")  # active, not idle: not a leak
+        except psycopg2.Error as exc:
+            failures.append(exc)
+
+    busy = threading.Thread(target=stay_busy, daemon=True)
+    busy.start()
+    # The server is another process: its view of the session is polled, briefly.
+    deadline = time.monotonic() + 5
+    while state_of(watcher, blocker.get_backend_pid()) != "active":
+        assert time.monotonic() < deadline, "the blocking session never got busy"
+        time.sleep(0.01)
+    report = cleaner.clean()  # blocked for LOCK_TIMEOUT, then it ends every other session
+    busy.join(10)
+    assert not busy.is_alive()
+    assert failures, "the busy session was not ended"
+    # Every other session of the database is ended (the app's pooled ones too).
+    [busy_report] = report.leaked
+    assert busy_report.endswith(" busy session(s) blocking the cleanup")
+    assert int(busy_report.split()[0]) >= 1
+    blocker.close()
+    watcher.close()
+    with admin_connection(test_database.url) as fresh:  # ``connection`` was ended too
+        assert leftovers(fresh, db.metadata) == {}
+
+
+def test_a_connection_the_test_leaves_open_is_reported_once_by_pid(test_database, cleaner):
+    cleaner.clean()  # what is connected now is known
+    left_open = raw_connection(test_database)
+    try:
+        pid = left_open.get_backend_pid()
+        assert cleaner.clean().opened == [pid]
+        assert cleaner.clean().opened == []  # known by now: reported once
+    finally:
+        left_open.close()
+
+
+def test_a_connection_closed_before_the_cleanup_is_no_leak(test_database, cleaner):
+    cleaner.clean()
+    closed = raw_connection(test_database)
+    closed.close()  # its backend may still be exiting when the cleanup looks
+    assert cleaner.clean().opened == []
+
+
+def test_an_expected_connection_is_no_leak(test_database, cleaner):
+    cleaner.clean()
+    pooled = raw_connection(test_database)
+    try:
+        cleaner.expected_pids.add(pooled.get_backend_pid())
+        assert cleaner.clean().opened == []
+    finally:
+        pooled.close()
+
+
+def vacuum_counts(connection):
+    """How often each table was vacuumed, as the statistics say once they are flushed."""
+    connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+    return dict(
+        connection.execute(
+            text(
+                "SELECT relname, vacuum_count FROM pg_stat_user_tables WHERE schemaname = 'public'"
+            )
+        ).all()
+    )
+
+
+@pytest.mark.parametrize(("strategy", "vacuumed"), [("delete", 1), ("truncate", 0)])
+def test_the_delete_strategy_vacuums_every_so_many_cleanups(
+    monkeypatch, connection, test_database, strategy, vacuumed
+):
+    monkeypatch.setattr(cleanup, "VACUUM_EVERY", 3)
+    cleaner = DatabaseCleaner(connection, db.metadata, strategy, run=test_database.run)
+    before = vacuum_counts(connection)
+    for _ in range(2):
+        cleaner.clean()
+    assert vacuum_counts(connection) == before
+    cleaner.clean()  # the third
+    expected = {table: count + vacuumed for table, count in before.items()}
+    deadline = time.monotonic() + 5  # statistics reach the shared view within ~1 s
+    while vacuum_counts(connection) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert vacuum_counts(connection) == expected

@@ -1,0 +1,186 @@
+"""Every cue the intent detector knows, each alone, with the intent and confidence it gives.
+
+A cue deleted from a pattern, or a branch's confidence changed, fails one case here.
+"""
+
+import pytest
+
+from claude_headspace.models import TaskState, TurnActor, TurnIntent
+from claude_headspace.services.intent_detector import TAIL_LINES, detect_intent
+
+CONFIRMATIONS = [
+    "y", "yes", "yep", "yeah", "sure", "ok", "okay", "go", "go ahead", "proceed", "continue",
+    "do it", "sounds good", "lgtm", "looks good", "approved", "please do", "yes please",
+]  # fmt: skip
+
+
+def agent(text):
+    result = detect_intent(text, TurnActor.AGENT, TaskState.PROCESSING)
+    return result.intent, result.confidence
+
+
+@pytest.mark.parametrize("word", CONFIRMATIONS)
+@pytest.mark.parametrize("ending", ["", ".", "!", " !!", "  "])
+def test_every_confirmation_while_processing_is_an_answer(word, ending):
+    result = detect_intent(word.upper() + ending, TurnActor.USER, TaskState.PROCESSING)
+    assert (result.intent, result.confidence) == (TurnIntent.ANSWER, 0.8)
+
+
+@pytest.mark.parametrize("word", CONFIRMATIONS)
+def test_a_confirmation_word_inside_an_instruction_is_a_command(word):
+    result = detect_intent(f"{word} and rename the module", TurnActor.USER, TaskState.PROCESSING)
+    assert (result.intent, result.confidence) == (TurnIntent.COMMAND, 0.9)
+
+
+@pytest.mark.parametrize("state", [s for s in TaskState if s is not TaskState.PROCESSING])
+def test_a_confirmation_in_any_other_state_is_not_the_processing_answer(state):
+    result = detect_intent("yes", TurnActor.USER, state)
+    expected = (
+        (TurnIntent.ANSWER, 0.95)
+        if state is TaskState.AWAITING_INPUT
+        else (TurnIntent.COMMAND, 0.9)
+    )
+    assert (result.intent, result.confidence) == expected
+
+
+@pytest.mark.parametrize(
+    "last_line",
+    [
+        "Should I also update the docs",
+        "Shall I open a pull request",
+        "Would you like the old API kept",
+        "Do you want a migration for it",
+        "Let me know which name you prefer",
+        "Which one fits your setup",
+        "Which option do you prefer",
+        "Can you confirm the port",
+        "Is that right?",
+        "Is that right?   ",
+    ],
+)
+def test_every_closing_question_cue(last_line):
+    assert agent(f"I looked at the config loader.\n{last_line}") == (TurnIntent.QUESTION, 0.9)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Permission denied writing /etc/hosts.",
+        "Error: the build cannot find libpq.",
+        "I need your approval to delete the branch.",
+        "I need your permission to push.",
+        "I need your input on the schema.",
+        "I'm blocked on the missing credentials.",
+    ],
+)
+def test_every_blocked_cue(line):
+    assert agent(f"{line}\nNothing else changed.") == (TurnIntent.QUESTION, 0.8)
+
+
+def test_a_question_near_the_end_but_not_last():
+    text = "Which option do you prefer, A or B\nBoth are described above."
+    assert agent(text) == (TurnIntent.QUESTION, 0.7)
+
+
+def test_a_question_near_the_end_of_a_completed_task_is_completion():
+    text = "Should I keep the old flag\nAll tests pass."
+    assert agent(text) == (TurnIntent.COMPLETION, 0.85)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Next, I'll run the migrations.",
+        "Next ill wire the route.",
+        "Now I'll add the index.",
+        "Let me run the tests.",
+        "Let me now check the logs.",
+        "Let me look at the schema.",
+        "Let me fix the import.",
+        "Let me try the other driver.",
+        "Let me update the README.",
+        "I'm going to split the module.",
+        "Im going to rename it.",
+        "I will now rebuild the cache.",
+        "Still working on the parser.",
+    ],
+)
+def test_every_still_working_cue(line):
+    assert agent(f"All tests pass.\n{line}") == (TurnIntent.PROGRESS, 0.7)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Here's a summary of what changed:",
+        "Heres a summary of the work:",
+        "Summary of changes:",
+        "To summarise: the loader is stricter.",
+        "To summarize: the loader is stricter.",
+        "In summary, the loader is stricter.",
+    ],
+)
+def test_every_wrap_up_cue(line):
+    assert agent(f"{line}\n- config.py: ranges checked") == (TurnIntent.END_OF_TASK, 0.85)
+
+
+def test_a_wrap_up_heading_counts_on_the_first_line_of_a_long_reply():
+    body = "\n".join(f"- change {n}" for n in range(TAIL_LINES + 3))
+    assert agent(f"Summary of changes:\n{body}") == (TurnIntent.END_OF_TASK, 0.85)
+    assert agent(f"Intro line.\nSummary of changes:\n{body}") == (TurnIntent.PROGRESS, 0.5)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Done",
+        "done.",
+        "I've finished the refactor.",
+        "I've completed the refactor.",
+        "I have finished the refactor.",
+        "I have completed the refactor.",
+        "All tests pass.",
+        "All tests passed.",
+        "12 passed in 0.4s",
+        "Task complete.",
+        "The task is complete.",
+        "Successfully implemented the endpoint.",
+        "Successfully completed the migration.",
+        "Successfully fixed the flaky test.",
+    ],
+)
+def test_every_completion_cue(line):
+    assert agent(f"Changed two files.\n{line}") == (TurnIntent.COMPLETION, 0.85)
+
+
+def test_done_must_be_the_whole_line():
+    assert agent("Changed two files.\nDone with the first part, more to do") == (
+        TurnIntent.PROGRESS,
+        0.5,
+    )
+
+
+def test_plain_text_is_progress_at_half_confidence():
+    assert agent("Reading the config loader.") == (TurnIntent.PROGRESS, 0.5)
+    assert agent("") == (TurnIntent.PROGRESS, 0.5)
+
+
+def test_cues_count_only_in_the_last_lines():
+    filler = [f"step {n}" for n in range(TAIL_LINES - 1)]
+    inside = "\n".join(["All tests pass.", *filler])  # the 5th line from the end
+    outside = "\n".join(["All tests pass.", *filler, "step x"])  # the 6th
+    assert agent(inside) == (TurnIntent.COMPLETION, 0.85)
+    assert agent(outside) == (TurnIntent.PROGRESS, 0.5)
+
+
+def test_cues_inside_code_fences_do_not_count_even_unclosed():
+    assert agent("Ran it:\n```\nAll tests pass\nShould I?\n```\nReading on.") == (
+        TurnIntent.PROGRESS,
+        0.5,
+    )
+    assert agent("Reading on.\n```\nShould I?") == (TurnIntent.PROGRESS, 0.5)
+
+
+def test_a_user_turn_is_never_judged_by_agent_cues():
+    result = detect_intent("Should I?", TurnActor.USER, TaskState.IDLE)
+    assert (result.intent, result.confidence) == (TurnIntent.COMMAND, 0.9)
