@@ -92,6 +92,13 @@ def reliability(session: nox.Session) -> None:
 
 
 @nox.session
+def mutation(session: nox.Session) -> None:
+    """Mutation testing (Cosmic Ray): a table per module and a score; ``-- guard`` picks."""
+    install(session, "test", "mutation")
+    session.run("python", "mutation/run.py", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Cleanup strategies, worker setup and xdist scaling; prints tables."""
     install(session, "test")

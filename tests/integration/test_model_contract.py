@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from claude_headspace.database import db
 from claude_headspace.models import (
@@ -248,3 +248,42 @@ def test_an_answer_links_to_its_turn():
     db.session.expire_all()
     assert db.session.get(Turn, question.id).answered_by.id == answer.id
     assert db.session.get(Turn, answer.id).answered_by is None
+
+
+LENGTHS = {  # character columns with a limit: the limit fits, one more is refused
+    ("projects", "name"): 255,
+    ("projects", "slug"): 255,
+    ("projects", "github_repo"): 255,
+    ("projects", "current_branch"): 255,
+    ("agents", "claude_session_id"): 255,
+    ("agents", "iterm_pane_id"): 255,
+    ("events", "event_type"): 64,
+}
+
+
+@pytest.mark.parametrize(("table", "column", "limit"), [(*k, v) for k, v in LENGTHS.items()])
+def test_every_limited_text_column_holds_its_limit_and_not_one_more(table, column, limit):
+    row = ONE_ROW[table]()
+    update = text(f"UPDATE {table} SET {column} = :v WHERE id = :id")
+    db.session.execute(update, {"v": "x" * limit, "id": row.id})
+    db.session.commit()
+    with pytest.raises(DataError) as err:
+        db.session.execute(update, {"v": "x" * (limit + 1), "id": row.id})
+    db.session.rollback()
+    assert err.value.orig.pgcode == "22001"  # string_data_right_truncation
+
+
+def test_every_model_says_what_it_is():
+    turn = TurnFactory()
+    task, agent, project = turn.task, turn.task.agent, turn.task.agent.project
+    history = ObjectiveHistoryFactory()
+    event = EventFactory(event_type=EventType.HOOK_STOP)
+    assert repr(project) == f"<Project 1 {project.slug!r}>"
+    assert repr(agent) == f"<Agent 1 {agent.session_uuid}>"
+    assert repr(task) == "<Task 1 commanded>"
+    assert repr(turn) == "<Turn 1 user>"
+    assert repr(event) == "<Event 1 hook_stop>"
+    assert repr(history) == "<ObjectiveHistory 1>"
+    assert repr(history.objective) == "<Objective 1>"
+    assert repr(Task()) == "<Task None None>"  # not flushed: no id, no state yet
+    assert repr(Turn()) == "<Turn None None>"

@@ -185,3 +185,35 @@ def test_mask_url_leaves_a_url_without_password_alone_and_a_foreign_scheme_as_it
     assert mask_url("postgresql+psycopg2://u@h/d") == "postgresql://u@h/d"
     assert mask_url("sqlite:///x.db") == "sqlite:///x.db"
     assert mask_url("not a url") == "<unparseable database URL>"
+
+
+def test_a_yaml_error_names_its_line_and_column_counted_from_one(tmp_path):
+    with pytest.raises(ConfigError, match=r"invalid YAML at line 2, column 9: ") as err:
+        load(tmp_path, "server:\n  port: :\n  - x\n")
+    assert "Fix the file or compare it with config.example.yaml" in err.value.message
+    with pytest.raises(ConfigError, match=r"invalid YAML at line 3, column 1: expected ','"):
+        load(tmp_path, "database:\n  host: [oops\n")
+
+
+def test_a_nested_value_is_shown_two_levels_deep(tmp_path):
+    with pytest.raises(ConfigError, match=r"got \[\[1, \[\.\.\.\]\]\]\.$"):
+        load(tmp_path, "database:\n  name: [[1, [2, [3]]]]\n")
+
+
+def test_the_database_name_override_is_keyword_only():
+    section = {"host": "h", "port": 1, "name": "n", "user": "u", "password": ""}
+    assert build_database_url(section, name="other").database == "other"
+    with pytest.raises(TypeError):
+        build_database_url(section, "other")
+
+
+def test_a_long_text_inside_a_bad_value_is_cut_at_60_characters(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, f"database:\n  name: [{'a' * 100}]\n")
+    shown = err.value.message.split("got ", 1)[1].rstrip(".")
+    # reprlib keeps the first and last characters of a string cut to 60: 'aaa...aaa'
+    assert shown == "['" + "a" * 27 + "..." + "a" * 28 + "']"
+
+
+def test_an_empty_section_does_not_hide_the_sections_after_it(tmp_path):
+    assert load(tmp_path, "server:\ndatabase:\n  port: 6000\n")["database"]["port"] == 6000

@@ -184,3 +184,11 @@ def test_cues_inside_code_fences_do_not_count_even_unclosed():
 def test_a_user_turn_is_never_judged_by_agent_cues():
     result = detect_intent("Should I?", TurnActor.USER, TaskState.IDLE)
     assert (result.intent, result.confidence) == (TurnIntent.COMMAND, 0.9)
+
+
+def test_a_result_is_a_value():
+    """Equal results are interchangeable (usable as keys) and nobody edits one in place."""
+    first = detect_intent("Done.", TurnActor.AGENT)
+    assert {first: 1}[detect_intent("Done.", TurnActor.AGENT)] == 1
+    with pytest.raises(AttributeError):
+        first.confidence = 1.0

@@ -122,3 +122,10 @@ def test_an_intent_the_actor_never_has_is_refused_as_such_in_every_state(actor, 
 )  # fmt: skip
 def test_each_kind_of_invalid_move_says_why(state, actor, intent, reason):
     assert next_state(state, actor, intent).reason == reason
+
+
+def test_a_transition_result_is_a_value():
+    result = next_state(S.IDLE, A.USER, I.COMMAND)
+    assert {result: 1}[next_state(S.IDLE, A.USER, I.COMMAND)] == 1
+    with pytest.raises(AttributeError):
+        result.valid = False
