@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from claude_headspace.database import db
@@ -287,3 +287,36 @@ def test_every_model_says_what_it_is():
     assert repr(history.objective) == "<Objective 1>"
     assert repr(Task()) == "<Task None None>"  # not flushed: no id, no state yet
     assert repr(Turn()) == "<Turn None None>"
+
+
+@pytest.mark.parametrize(
+    ("make_parent", "children"),
+    [
+        (lambda: TurnFactory().task.agent.project, ("agents", "tasks", "turns")),
+        (lambda: TurnFactory().task.agent, ("tasks", "turns")),
+        (lambda: TurnFactory().task, ("turns",)),
+        (lambda: ObjectiveHistoryFactory().objective, ("objective_histories",)),
+    ],
+)
+def test_deleting_a_parent_leaves_its_children_to_the_database(make_parent, children):
+    """One DELETE, no loading of children: ON DELETE CASCADE does the rest."""
+    parent = make_parent()
+    key = (type(parent), parent.id)
+    db.session.expire_all()
+    fresh = db.session.get(*key)
+    statements = []
+
+    def capture(_connection, _cursor, statement, *_rest):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        db.session.delete(fresh)
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    deletes = [s for s in statements if s.startswith("DELETE")]
+    loads = [s for s in statements if s.startswith("SELECT") and any(c in s for c in children)]
+    assert (len(deletes), loads) == (1, [])
+    for table in children:
+        assert db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
