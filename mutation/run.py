@@ -321,10 +321,9 @@ def _load_equivalent() -> set[tuple]:
 def _print_report(mutants: list[Mutant]) -> None:
     for mutant in mutants:
         if mutant.outcome == "survived":
-            print(
-                f"\nSURVIVED {mutant.module}:{mutant.line} {mutant.operator}\n{mutant.diff}"
-                f"mutated line (for mutation/equivalent.toml): {_mutated_line(mutant.diff)}"
-            )
+            print(f"\nSURVIVED {mutant.module}:{mutant.line} {mutant.operator}")
+            print(mutant.diff.rstrip())
+            print(f"mutated line (for mutation/equivalent.toml): {_mutated_line(mutant.diff)}")
     print(f"\n{'module':<48} {'total':>6} {'killed':>7} {'survived':>9} {'equiv.':>7} {'score':>7}")
     by_module: dict[str, Counter[str]] = {}
     for mutant in mutants:

@@ -6,7 +6,9 @@ A cue deleted from a pattern, or a branch's confidence changed, fails one case h
 import pytest
 
 from claude_headspace.models import TaskState, TurnActor, TurnIntent
-from claude_headspace.services.intent_detector import TAIL_LINES, detect_intent
+from claude_headspace.services.intent_detector import detect_intent
+
+TAIL_LINES = 5  # the documented tail: an agent's last five lines say what it wants next
 
 CONFIRMATIONS = [
     "y", "yes", "yep", "yeah", "sure", "ok", "okay", "go", "go ahead", "proceed", "continue",
