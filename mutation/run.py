@@ -64,7 +64,12 @@ TARGETS = {
     ),
     "cleanup": Target(
         ("src/claude_headspace/testing/cleanup.py",),
-        ("tests/machinery/test_machinery.py", "tests/machinery", *FAST_SUITES),
+        (
+            "tests/machinery/test_cleanup_paths.py",
+            "tests/integration/test_isolation.py",
+            "tests/machinery/test_misbehaving_tests.py",
+            *FAST_SUITES,
+        ),
     ),
     "guard": Target(
         ("src/claude_headspace/testing/guard.py",),

@@ -13,18 +13,9 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 
 from claude_headspace.database import db
-from claude_headspace.models import (
-    Agent,
-    Event,
-    EventType,
-    Objective,
-    ObjectiveHistory,
-    Project,
-    Task,
-    TaskState,
-    Turn,
-)
-from claude_headspace.models.turn import TurnActor, TurnIntent
+from claude_headspace.models import Agent, Event, EventType, Objective, ObjectiveHistory, Project
+from claude_headspace.models.task import Task, TaskState
+from claude_headspace.models.turn import Turn, TurnActor, TurnIntent
 from tests.integration.factories import (
     BASE_TIME,
     AgentFactory,
