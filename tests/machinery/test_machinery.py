@@ -5,6 +5,7 @@ process dies mid-test, the next run drops what it left.
 """
 
 import os
+import threading
 import uuid
 
 import pytest
@@ -14,7 +15,7 @@ from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
 from claude_headspace.testing.cleanup import DatabaseCleaner, leftovers
 from claude_headspace.testing.errors import DatabaseInUseError, UnsafeDatabaseError
-from claude_headspace.testing.lifecycle import TestDatabase
+from claude_headspace.testing.lifecycle import TestDatabase, drop_abandoned, try_lock, unlock
 from claude_headspace.testing.names import url_for_test_database
 from claude_headspace.testing.settings import CLEANUP_STRATEGIES
 from tests.integration.factories import ObjectiveHistoryFactory, ProjectFactory, TurnFactory
@@ -246,3 +247,33 @@ def test_every_kind_of_change_beyond_rows_is_detected_and_named(lifecycle, name_
                 changes,
             )
             cleaner.attach(connection)  # accept the change: the next one is compared to it
+
+
+def test_teardown_after_a_lost_claim_waits_out_a_sweeper_holding_the_lock(
+    test_server, lifecycle, name_for
+):
+    """Another run's sweep may hold the name's lock a moment while it looks: not a taker."""
+    database = lifecycle(name_for("swept"))
+    database.setup()
+    end_session(test_server, database.claim_pid)
+    with admin_connection(test_server.maintenance_url) as sweeper:
+        assert try_lock(sweeper, database.name)
+        done_looking = threading.Timer(0.3, unlock, (sweeper, database.name))
+        done_looking.start()
+        database.teardown()
+        done_looking.join()
+    assert existing(test_server, database.name) == []
+
+
+def test_teardown_after_a_lost_claim_leaves_a_database_another_run_took(
+    test_server, lifecycle, name_for
+):
+    database = lifecycle(name_for("taken"))
+    database.setup()
+    end_session(test_server, database.claim_pid)
+    with admin_connection(test_server.maintenance_url) as other_run:
+        assert try_lock(other_run, database.name)  # and keeps it
+        database.teardown()
+        assert existing(test_server, database.name) == [database.name]
+        assert drop_abandoned(other_run) == [database.name]  # the other run's to drop
+        unlock(other_run, database.name)

@@ -50,6 +50,7 @@ from .settings import DEFAULT_LOCK_WAIT_SECONDS
 
 LOCK_NAMESPACE = 0x48535444  # "HSTD": keeps our advisory locks apart from anyone else's
 APPLICATION_NAME = "claude_headspace.testing"
+RECLAIM_SECONDS = 2.0  # how long a teardown waits for a lost claim's lock to come free
 
 _SESSIONS_ON = text(
     "SELECT count(*) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
@@ -189,11 +190,25 @@ class TestDatabase:
             raise _NoConnection("no administrative connection")
         self._admin.execute(text("SELECT 1"))  # raises if the connection was ended
         for name in names:
-            if not claimed and not try_lock(self._admin, name):
-                continue
+            if not claimed and not self._reclaim(name):
+                continue  # another run took it: not ours to drop any more
             exists, mark = database_exists_with_mark(self._admin, name)
             if exists and ((mark is not None and mark.run == self.run) or STAGING_NAME.match(name)):
                 self._drop(name)
+
+    def _reclaim(self, name: str) -> bool:
+        """Take the name's lock again after our claim was lost.
+
+        The session that held it may still be exiting (its lock goes with it a moment
+        after ``pg_terminate_backend`` returns): try for up to ``RECLAIM_SECONDS``.
+        """
+        assert self._admin is not None
+        deadline = time.monotonic() + RECLAIM_SECONDS
+        while not try_lock(self._admin, name):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)  # the server's lock table, polled: no event crosses to us
+        return True
 
     def _close_admin(self) -> None:
         if self._admin is not None:
