@@ -6,7 +6,9 @@ process dies mid-test, the next run drops what it left.
 
 import os
 import threading
+import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
@@ -249,18 +251,38 @@ def test_every_kind_of_change_beyond_rows_is_detected_and_named(lifecycle, name_
             cleaner.attach(connection)  # accept the change: the next one is compared to it
 
 
+@contextmanager
+def claim_lost_but_in_use(test_server, database):
+    """End the claim, with a session on the database: other workers' sweeps leave it.
+
+    Sweeps still take its lock for a moment while they look, so taking it is retried.
+    """
+    with admin_connection(database.url):
+        end_session(test_server, database.claim_pid)
+        yield
+
+
+def take_lock(connection, name):
+    deadline = time.monotonic() + 5
+    while not try_lock(connection, name):
+        assert time.monotonic() < deadline, f"{name}'s lock never came free"
+        time.sleep(0.05)
+
+
 def test_teardown_after_a_lost_claim_waits_out_a_sweeper_holding_the_lock(
     test_server, lifecycle, name_for
 ):
     """Another run's sweep may hold the name's lock a moment while it looks: not a taker."""
     database = lifecycle(name_for("swept"))
     database.setup()
-    end_session(test_server, database.claim_pid)
-    with admin_connection(test_server.maintenance_url) as sweeper:
-        assert try_lock(sweeper, database.name)
+    with (
+        admin_connection(test_server.maintenance_url) as sweeper,
+        claim_lost_but_in_use(test_server, database),
+    ):
+        take_lock(sweeper, database.name)
         done_looking = threading.Timer(0.3, unlock, (sweeper, database.name))
         done_looking.start()
-        database.teardown()
+        database.teardown()  # DROP … WITH (FORCE) ends the session on it too
         done_looking.join()
     assert existing(test_server, database.name) == []
 
@@ -270,10 +292,10 @@ def test_teardown_after_a_lost_claim_leaves_a_database_another_run_took(
 ):
     database = lifecycle(name_for("taken"))
     database.setup()
-    end_session(test_server, database.claim_pid)
     with admin_connection(test_server.maintenance_url) as other_run:
-        assert try_lock(other_run, database.name)  # and keeps it
-        database.teardown()
-        assert existing(test_server, database.name) == [database.name]
+        with claim_lost_but_in_use(test_server, database):
+            take_lock(other_run, database.name)  # and keeps it
+            database.teardown()
+            assert existing(test_server, database.name) == [database.name]
         assert drop_abandoned(other_run) == [database.name]  # the other run's to drop
         unlock(other_run, database.name)
