@@ -290,9 +290,9 @@ def test_teardown_after_a_lost_claim_waits_out_a_sweeper_holding_the_lock(
 def test_teardown_after_a_lost_claim_leaves_a_database_another_run_took(
     test_server, lifecycle, name_for
 ):
-    database = lifecycle(name_for("taken"))
-    database.setup()
     with admin_connection(test_server.maintenance_url) as other_run:
+        database = lifecycle(name_for("taken"))
+        database.setup()
         with claim_lost_but_in_use(test_server, database):
             take_lock(other_run, database.name)  # and keeps it
             database.teardown()
