@@ -140,24 +140,15 @@ class Reliability:
 
     def fingerprint(self) -> dict[str, object]:
         """Every non-test database: its oid, tables, row counts and a checksum of rows."""
-        names = [n for n in self.all_databases() if not is_test_database_name(n)]
-        return {name: self.fingerprint_of(name) for name in names}
+        return {
+            name: (oid, _tables_checksum(self.url(name)))
+            for name, oid in database_oids(self.url()).items()
+            if not is_test_database_name(name)
+        }
 
     def fingerprint_of(self, name: str) -> object:
         """One database: its oid (a drop and re-create changes it), tables and row checksums."""
-        with admin_connection(self.url()) as connection:
-            oid = connection.scalar(
-                text("SELECT oid FROM pg_database WHERE datname = :n"), {"n": name}
-            )
-        return oid, _tables_checksum(self.url(name))
-
-    def all_databases(self) -> list[str]:
-        with admin_connection(self.url()) as connection:
-            return list(
-                connection.scalars(
-                    text("SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")
-                ).all()
-            )
+        return database_oids(self.url()).get(name), _tables_checksum(self.url(name))
 
     def execute(self, database: str, *statements: str) -> None:
         with admin_connection(self.url(database)) as connection:
@@ -183,11 +174,19 @@ class Reliability:
             self.execute("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def database_oids(url: URL) -> dict[str, int]:
+    """Every database on the server of ``url`` but the templates, by name, with its oid."""
+    with admin_connection(url) as connection:
+        return dict(
+            connection.execute(
+                text("SELECT datname, oid FROM pg_database WHERE NOT datistemplate ORDER BY 1")
+            ).all()
+        )
+
+
 def databases_on(url: URL) -> list[str]:
     """Databases with a test name (the guard's rule) on the server of ``url``."""
-    with admin_connection(url) as connection:
-        names = connection.scalars(text("SELECT datname FROM pg_database ORDER BY 1")).all()
-    return [name for name in names if is_test_database_name(name)]
+    return [name for name in database_oids(url) if is_test_database_name(name)]
 
 
 def _tables_checksum(url: URL) -> dict[str, tuple[int, str]]:
