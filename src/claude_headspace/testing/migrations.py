@@ -46,9 +46,11 @@ class Migrations:
     @contextmanager
     def app_on(self, url: URL) -> Iterator[Flask]:
         """An app bound to the test database ``url``, in an app context."""
+        from .plugin import sqlalchemy_of  # one check that the factory's app has a db
+
         require_test_name(url.database, "migrate")
         app = self.app_factory(database_url=url.render_as_string(hide_password=False))
-        sqlalchemy = app.extensions["sqlalchemy"]
+        sqlalchemy = sqlalchemy_of(app)
         with app.app_context():
             try:
                 yield app
