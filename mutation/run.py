@@ -220,7 +220,7 @@ def _run_target(
         env=env,
         check=True,
     )
-    return _read_session(session, checkout, equivalent)
+    return _read_session(session, equivalent)
 
 
 def _sources_digest(target: Target, checkout: Path) -> str:
@@ -277,7 +277,7 @@ def _signature_annotation_spans(source: str) -> list[tuple[tuple[int, int], tupl
     return spans
 
 
-def _read_session(session: Path, checkout: Path, equivalent: set[tuple]) -> list[Mutant]:
+def _read_session(session: Path, equivalent: set[tuple]) -> list[Mutant]:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 

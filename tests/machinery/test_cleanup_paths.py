@@ -29,11 +29,10 @@ def cleaner(connection, test_database):
 
 
 def raw_connection(test_database):
-    return psycopg2.connect(
-        test_database.url.render_as_string(hide_password=False).replace(
-            "postgresql+psycopg2", "postgresql"
-        )
-    )
+    """A driver connection outside every pool, as a test might open one."""
+    dialect = db.engine.dialect
+    args, params = dialect.create_connect_args(test_database.url)
+    return dialect.loaded_dbapi.connect(*args, **params)
 
 
 def state_of(connection, pid):
