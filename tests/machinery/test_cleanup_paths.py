@@ -4,17 +4,18 @@ What leftovers() says, row by row and sequence by sequence; a session that block
 cleanup past its lock timeout; connections a test opens and leaves; the periodic VACUUM.
 """
 
+import contextlib
 import threading
 import time
 
 import psycopg2
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
 from claude_headspace.testing import cleanup
-from claude_headspace.testing.cleanup import DatabaseCleaner, leftovers
+from claude_headspace.testing.cleanup import CleanupReport, DatabaseCleaner, leftovers
 
 
 @pytest.fixture
@@ -109,6 +110,45 @@ def test_a_connection_closed_before_the_cleanup_is_no_leak(test_database, cleane
     assert cleaner.clean().opened == []
 
 
+def test_a_connection_that_ends_while_the_cleaner_looks_again_is_no_leak(
+    test_database, cleaner, connection
+):
+    """A backend still exiting when the cleanup lists sessions is looked at again.
+
+    The connection closes only once the server shows the cleaner asking again about
+    the pids it found: a cleaner that gave no grace would report it as opened.
+    """
+    cleaner.clean()
+    closing = raw_connection(test_database)
+    cleaner_pid = connection.scalar(text("SELECT pg_backend_pid()"))
+    watcher = raw_connection(test_database)
+    watcher.autocommit = True  # never idle in a transaction: the cleanup would end it
+    asked_again, cleaned = threading.Event(), threading.Event()
+
+    def close_when_asked_again():
+        while not cleaned.is_set():  # the server is another process: polled, briefly
+            with watcher.cursor() as cursor:
+                cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (cleaner_pid,))
+                [query] = cursor.fetchone()
+            if "pid = ANY" in query:
+                asked_again.set()
+                break
+            time.sleep(0.005)
+        closing.close()
+
+    cleaner.expected_pids.add(watcher.get_backend_pid())
+    closer = threading.Thread(target=close_when_asked_again, daemon=True)
+    closer.start()
+    try:
+        report = cleaner.clean()
+    finally:
+        cleaned.set()
+        closer.join(10)
+        watcher.close()
+    assert asked_again.is_set(), "the cleaner never looked again at the new connection"
+    assert report.opened == []
+
+
 def test_an_expected_connection_is_no_leak(test_database, cleaner):
     cleaner.clean()
     pooled = raw_connection(test_database)
@@ -147,3 +187,63 @@ def test_the_delete_strategy_vacuums_every_so_many_cleanups(
     while vacuum_counts(connection) != expected and time.monotonic() < deadline:
         time.sleep(0.1)
     assert vacuum_counts(connection) == expected
+
+
+def test_a_vacuum_a_busy_session_blocks_is_skipped_and_the_tables_still_emptied(
+    monkeypatch, connection, test_database
+):
+    """VACUUM waits for a lock a DELETE does not need; past the lock timeout it is skipped."""
+    monkeypatch.setattr(cleanup, "VACUUM_EVERY", 1)
+    cleaner = DatabaseCleaner(connection, db.metadata, "delete", run=test_database.run)
+    connection.execute(text("INSERT INTO objectives (current_text) VALUES ('kept busy')"))
+    holder = raw_connection(test_database)
+    watcher = raw_connection(test_database)
+    holder.cursor().execute("BEGIN; LOCK TABLE projects IN SHARE UPDATE EXCLUSIVE MODE")
+    busy = threading.Thread(
+        target=lambda: _until_cancelled(holder, "SELECT pg_sleep(60)"), daemon=True
+    )
+    busy.start()
+    deadline = time.monotonic() + 5
+    while state_of(watcher, holder.get_backend_pid()) != "active":
+        assert time.monotonic() < deadline, "the locking session never got busy"
+        time.sleep(0.01)
+    try:
+        report = cleaner.clean()  # DELETE is not blocked; VACUUM waits LOCK_TIMEOUT
+        assert state_of(watcher, holder.get_backend_pid()) == "active"  # not ended
+    finally:
+        holder.cancel()
+        busy.join(10)
+        holder.close()
+        watcher.close()
+    assert report == CleanupReport()  # nothing leaked, nothing but rows changed
+    assert leftovers(connection, db.metadata) == {}
+
+
+def _until_cancelled(connection, statement):
+    with contextlib.suppress(psycopg2.extensions.QueryCanceledError):
+        connection.cursor().execute(statement)
+
+
+@pytest.mark.parametrize("count_ddl", [True, False], ids=["event-trigger", "catalog-check"])
+@pytest.mark.parametrize("strategy", ["delete", "truncate"])
+def test_a_cleanup_is_one_round_trip_test_after_test(
+    connection, test_database, strategy, count_ddl
+):
+    """The module's promise: each cleanup of an unchanged schema is one statement.
+
+    TRUNCATE gives tables new files, which moves the catalog check: a cleaner that kept
+    the check from before its TRUNCATE would take the next test for a schema change and
+    read the whole listing.
+    """
+    cleaner = DatabaseCleaner(
+        connection, db.metadata, strategy, run=test_database.run, count_ddl=count_ddl
+    )
+    statements = []
+    event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for number in range(3):
+        connection.execute(text("INSERT INTO objectives (current_text) VALUES (:t)"), {"t": number})
+        statements.clear()
+        report = cleaner.clean()
+        assert report == CleanupReport(), f"cleanup {number + 1}"
+        assert len(statements) == 1, f"cleanup {number + 1} sent {statements}"
+        assert leftovers(connection, db.metadata) == {}
