@@ -154,6 +154,9 @@ def _environment(checkout: Path, label: str) -> dict[str, str]:
     targets, or a ``nox`` beside one, never share a database.
     """
     env = dict(os.environ)
+    # The suites run under this interpreter's environment, even when run.py is started
+    # without nox (which puts the session's bin first on PATH).
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["PYTHONPATH"] = os.pathsep.join([str(checkout / "src"), str(checkout)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # a mutant of the same size and second as the last
     own = url_for_test_database(read_settings(env).test_url, label=label)
@@ -189,7 +192,8 @@ def _run_target(
     started = time.monotonic()
     baseline = subprocess.run(command.split(), cwd=checkout, env=env, capture_output=True)
     if baseline.returncode != 0:
-        sys.exit(f"the suites fail without any mutant:\n{baseline.stdout.decode()[-3000:]}")
+        output = (baseline.stdout + baseline.stderr).decode(errors="replace")
+        sys.exit(f"the suites fail without any mutant ({command}):\n{output[-3000:]}")
     timeout = max(30.0, 4 * (time.monotonic() - started))
     config.write_text(
         "[cosmic-ray]\n"

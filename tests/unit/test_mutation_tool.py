@@ -1,5 +1,9 @@
 """The mutation session's own rules: what it does not run, what it will not count."""
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
 from mutation import run
 
@@ -62,3 +66,20 @@ def test_survivors_again_needs_the_directory_of_an_earlier_run(capsys, tmp_path)
     with pytest.raises(SystemExit):
         run.main(["--survivors", "guard"])
     assert "--survivors needs --work" in capsys.readouterr().err
+
+
+def test_the_suites_run_under_the_interpreter_of_the_session(tmp_path, monkeypatch):
+    """Started without nox, the suites still find the session's packages."""
+    monkeypatch.setenv("PATH", "/usr/bin")
+    env = run._environment(tmp_path, "mutation_x")
+    assert env["PATH"].split(os.pathsep) == [str(Path(sys.executable).parent), "/usr/bin"]
+
+
+def test_suites_that_fail_without_a_mutant_say_why(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text("import a_module_nobody_installed\n")
+    target = run.Target(paths=("m.py",), suites=("tests",))
+    with pytest.raises(SystemExit) as stopped:
+        run._run_target(target, tmp_path, tmp_path / "work", run._environment(tmp_path, "x"), set())
+    assert "the suites fail without any mutant" in str(stopped.value)
+    assert "No module named 'a_module_nobody_installed'" in str(stopped.value)
