@@ -44,6 +44,14 @@ def state_of(connection, pid):
     return state
 
 
+def wait_until_busy(watcher, connection):
+    """Until the server shows ``connection`` running a query (polled: it is another process)."""
+    deadline = time.monotonic() + 5
+    while state_of(watcher, connection.get_backend_pid()) != "active":
+        assert time.monotonic() < deadline, "the session never got busy"
+        time.sleep(0.01)
+
+
 def test_leftovers_name_rows_and_sequences_apart(connection):
     assert leftovers(connection, db.metadata) == {}
     connection.execute(text("INSERT INTO objectives (id, current_text) VALUES (5, 'a'), (6, 'b')"))
@@ -73,11 +81,7 @@ def test_a_session_busy_past_the_lock_timeout_is_ended_and_reported(
 
     busy = threading.Thread(target=stay_busy, daemon=True)
     busy.start()
-    # The server is another process: its view of the session is polled, briefly.
-    deadline = time.monotonic() + 5
-    while state_of(watcher, blocker.get_backend_pid()) != "active":
-        assert time.monotonic() < deadline, "the blocking session never got busy"
-        time.sleep(0.01)
+    wait_until_busy(watcher, blocker)
     report = cleaner.clean()  # blocked for LOCK_TIMEOUT, then it ends every other session
     busy.join(10)
     assert not busy.is_alive()
@@ -204,10 +208,7 @@ def test_a_vacuum_a_busy_session_blocks_is_skipped_and_the_tables_still_emptied(
         target=lambda: _until_cancelled(holder, "SELECT pg_sleep(60)"), daemon=True
     )
     busy.start()
-    deadline = time.monotonic() + 5
-    while state_of(watcher, holder.get_backend_pid()) != "active":
-        assert time.monotonic() < deadline, "the locking session never got busy"
-        time.sleep(0.01)
+    wait_until_busy(watcher, holder)
     try:
         report = cleaner.clean()  # DELETE is not blocked; VACUUM waits, then gives up
         assert state_of(watcher, holder.get_backend_pid()) == "active"  # not ended
