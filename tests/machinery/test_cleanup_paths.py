@@ -25,9 +25,15 @@ def connection(test_database):
         yield connection
 
 
+def new_cleaner(connection, test_database, strategy="delete", **options):
+    """A cleaner given its strategy as the plugin gives it: read from a setting."""
+    configured = read_settings({CLEANUP_SETTING: f" {strategy} "}).cleanup  # not a literal
+    return DatabaseCleaner(connection, db.metadata, configured, run=test_database.run, **options)
+
+
 @pytest.fixture
 def cleaner(connection, test_database):
-    return DatabaseCleaner(connection, db.metadata, "delete", run=test_database.run)
+    return new_cleaner(connection, test_database)
 
 
 def raw_connection(test_database):
@@ -181,7 +187,7 @@ def test_the_delete_strategy_vacuums_every_so_many_cleanups(
     monkeypatch, connection, test_database, strategy, vacuumed
 ):
     monkeypatch.setattr(cleanup, "VACUUM_EVERY", 4)
-    cleaner = DatabaseCleaner(connection, db.metadata, strategy, run=test_database.run)
+    cleaner = new_cleaner(connection, test_database, strategy)
     before = vacuum_counts(connection)
     for period in (1, 2):
         for _ in range(4):
@@ -198,7 +204,7 @@ def test_a_vacuum_a_busy_session_blocks_is_skipped_and_the_tables_still_emptied(
 ):
     """VACUUM waits for a lock a DELETE does not need; past the lock timeout it is skipped."""
     monkeypatch.setattr(cleanup, "VACUUM_EVERY", 1)
-    cleaner = DatabaseCleaner(connection, db.metadata, "delete", run=test_database.run)
+    cleaner = new_cleaner(connection, test_database)
     connection.exec_driver_sql("SET lock_timeout = '200ms'")  # the cleaner's 2 s, shortened
     connection.execute(text("INSERT INTO objectives (current_text) VALUES ('kept busy')"))
     holder = raw_connection(test_database)
@@ -237,11 +243,7 @@ def test_a_cleanup_is_one_round_trip_test_after_test(
     the check from before its TRUNCATE would take the next test for a schema change and
     read the whole listing.
     """
-    # As the plugin gets it: read from a setting (a string of its own, not this literal).
-    strategy = read_settings({CLEANUP_SETTING: f" {strategy} "}).cleanup
-    cleaner = DatabaseCleaner(
-        connection, db.metadata, strategy, run=test_database.run, count_ddl=count_ddl
-    )
+    cleaner = new_cleaner(connection, test_database, strategy, count_ddl=count_ddl)
     statements = []
     event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args[2]))
     for number in range(3):
@@ -251,3 +253,18 @@ def test_a_cleanup_is_one_round_trip_test_after_test(
         assert report == CleanupReport(), f"cleanup {number + 1}"
         assert len(statements) == 1, f"cleanup {number + 1} sent {statements}"
         assert leftovers(connection, db.metadata) == {}
+
+
+@pytest.mark.parametrize(("strategy", "new_files"), [("delete", False), ("truncate", True)])
+def test_each_strategy_empties_the_tables_its_own_way(
+    connection, test_database, strategy, new_files
+):
+    """TRUNCATE gives every table a new file; DELETE removes rows and keeps the file."""
+    cleaner = new_cleaner(connection, test_database, strategy)
+    files = "SELECT pg_relation_filenode('projects'), pg_relation_filenode('turns')"
+    before = connection.execute(text(files)).one()
+    connection.execute(text("INSERT INTO objectives (current_text) VALUES ('a')"))
+    assert cleaner.clean() == CleanupReport()
+    after = connection.execute(text(files)).one()
+    assert [old != new for old, new in zip(before, after, strict=True)] == [new_files] * 2
+    assert leftovers(connection, db.metadata) == {}
