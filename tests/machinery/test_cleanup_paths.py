@@ -89,7 +89,11 @@ def test_a_session_busy_past_the_lock_timeout_is_ended_and_reported(
     busy = threading.Thread(target=stay_busy, daemon=True)
     busy.start()
     wait_until_busy(watcher, blocker)
-    report = cleaner.clean()  # blocked for LOCK_TIMEOUT, then it ends every other session
+    cleaner.connection.exec_driver_sql("SET lock_timeout = '200ms'")  # the 2 s, shortened
+    try:
+        report = cleaner.clean()  # blocked past the lock timeout: it ends every other session
+    finally:
+        cleaner.connection.exec_driver_sql(f"SET lock_timeout = '{cleanup.LOCK_TIMEOUT}'")
     busy.join(10)
     assert not busy.is_alive()
     assert failures, "the busy session was not ended"

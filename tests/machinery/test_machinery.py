@@ -288,8 +288,10 @@ def test_teardown_after_a_lost_claim_waits_out_a_sweeper_holding_the_lock(
 
 
 def test_teardown_after_a_lost_claim_leaves_a_database_another_run_took(
-    test_server, lifecycle, name_for
+    monkeypatch, test_server, lifecycle, name_for
 ):
+    # The other run keeps the lock: the teardown's wait for it, shortened, runs out.
+    monkeypatch.setattr("claude_headspace.testing.lifecycle.RECLAIM_SECONDS", 0.2)
     with admin_connection(test_server.maintenance_url) as other_run:
         database = lifecycle(name_for("taken"))
         database.setup()
