@@ -299,5 +299,6 @@ def test_teardown_after_a_lost_claim_leaves_a_database_another_run_took(
             take_lock(other_run, database.name)  # and keeps it
             database.teardown()
             assert existing(test_server, database.name) == [database.name]
-        assert drop_abandoned(other_run) == [database.name]  # the other run's to drop
+        # The other run's to drop (with, maybe, another worker's momentarily abandoned one).
+        assert database.name in drop_abandoned(other_run)
         unlock(other_run, database.name)
