@@ -190,12 +190,13 @@ def vacuum_counts(connection):
 def test_the_delete_strategy_vacuums_every_so_many_cleanups(
     monkeypatch, connection, test_database, strategy, vacuumed
 ):
-    monkeypatch.setattr(cleanup, "VACUUM_EVERY", 4)
+    period = 4
+    monkeypatch.setattr(cleanup, "VACUUM_EVERY", period)
     cleaner = new_cleaner(connection, test_database, strategy)
     before = vacuum_counts(connection)
-    for cleanups in range(1, 9):  # two periods, checked after every cleanup
+    for cleanups in range(1, 2 * period + 1):  # two periods, checked after every cleanup
         cleaner.clean()
-        times = vacuumed * (cleanups // 4)
+        times = vacuumed * (cleanups // period)
         expected = {table: count + times for table, count in before.items()}
         deadline = time.monotonic() + 5  # statistics reach the shared view within ~1 s
         while vacuum_counts(connection) != expected and time.monotonic() < deadline:
