@@ -15,7 +15,9 @@ nox.options.sessions = ["unit", "integration", "machinery", "schema_parity"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-LOCK_INPUTS = ("pyproject.toml", "uv.lock")
+PLUGIN = "packages/pytest-flask-pgdb"  # pytest-flask-pgdb, a uv workspace member
+EXAMPLE = "examples/ledger"
+LOCK_INPUTS = ("pyproject.toml", "uv.lock", f"{PLUGIN}/pyproject.toml")
 STAMP = ".claude-headspace-installed"
 
 
@@ -51,20 +53,25 @@ def install(session: nox.Session, *groups: str) -> None:
     else:
         session.warn("uv is not installed: installing from pyproject.toml, not from uv.lock")
         requirements = [r for g in groups for r in nox.project.dependency_groups(PYPROJECT, g)]
-        session.install("-e", ".", *requirements, env=env)
+        session.install("-e", f"./{PLUGIN}", "-e", ".", *requirements, env=env)
     stamp.write_text(wanted)
 
 
-def run_pytest(session: nox.Session, path: str, *defaults: str) -> None:
-    """pytest on ``path``; arguments after ``--`` replace the session's defaults."""
+def run_pytest(session: nox.Session, *paths_then_defaults: str) -> None:
+    """pytest on the paths; arguments after ``--`` replace the session's defaults."""
+    first_option = next(
+        (i for i, a in enumerate(paths_then_defaults) if a.startswith("-")),
+        len(paths_then_defaults),
+    )
+    paths, defaults = paths_then_defaults[:first_option], paths_then_defaults[first_option:]
     install(session, "test")
-    session.run("pytest", path, *(session.posargs or defaults))
+    session.run("pytest", *paths, *(session.posargs or defaults))
 
 
 @nox.session
 def unit(session: nox.Session) -> None:
-    """Fast tests of pure logic and mocked layers; no database at all."""
-    run_pytest(session, "tests/unit", "-q")
+    """Fast tests of pure logic and mocked layers (the app's and the plugin's); no database."""
+    run_pytest(session, "tests/unit", f"{PLUGIN}/tests", "-q")
 
 
 @nox.session
@@ -83,6 +90,25 @@ def machinery(session: nox.Session) -> None:
 def schema_parity(session: nox.Session) -> None:
     """Migrations and models build the same schema; every migration reverses."""
     run_pytest(session, "tests/schema", "-q")
+
+
+@nox.session(reuse_venv=False)
+def plugin(session: nox.Session) -> None:
+    """pytest-flask-pgdb alone: installed from its directory into a fresh virtualenv that
+    holds only its own dependencies; its tests; ``pytest --help`` imports no app."""
+    session.install(f"./{PLUGIN}")
+    session.run("python", f"{PLUGIN}/tests/check_installed.py")
+    session.chdir(PLUGIN)
+    session.run("pytest", "-q", *session.posargs)
+
+
+@nox.session
+def example(session: nox.Session) -> None:
+    """The adoption example (examples/ledger): an app not shaped like ours, on the plugin
+    as installed from its directory, under ``-n 2``."""
+    session.install(f"./{PLUGIN}[parity]", f"./{EXAMPLE}", "pytest-xdist>=3.6,<4")
+    session.chdir(EXAMPLE)
+    session.run("pytest", *(session.posargs or ["-n", "2", "-q"]))
 
 
 @nox.session
@@ -108,8 +134,9 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def leftovers(session: nox.Session) -> None:
     """List what test runs left (databases, private clusters); ``-- --remove`` removes it."""
-    install(session)
-    session.run("python", "-m", "claude_headspace.testing.leftovers", *session.posargs)
+    install(session, "test")
+    remove = ["--pgdb-remove-leftovers"] if "--remove" in session.posargs else []
+    session.run("pytest", "--pgdb-leftovers", *remove, "-p", "no:randomly")
 
 
 @nox.session

@@ -31,23 +31,24 @@ from pathlib import Path
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
+from tests.plugin_binding import app_database
 
 import claude_headspace.models  # noqa: F401  -- registers the tables
-from claude_headspace.connections import admin_engine
 from claude_headspace.database import db
 from claude_headspace.models import Agent, Event, Project, Task, TaskState
 from claude_headspace.models.turn import Turn, TurnActor, TurnIntent
-from claude_headspace.testing.cleanup import DatabaseCleaner
-from claude_headspace.testing.isolation import (
+from pytest_flask_pgdb.databases.connections import admin_engine
+from pytest_flask_pgdb.databases.lifecycle import TestDatabase
+from pytest_flask_pgdb.databases.names import url_for_test_database
+from pytest_flask_pgdb.databases.server import connect_server
+from pytest_flask_pgdb.reset.cleanup import DatabaseCleaner
+from pytest_flask_pgdb.reset.isolation import (
     CATALOG_CHECK,
     COUNTED_CHECK,
     DDL_COUNTER_SETUP,
     SESSION_STATE,
 )
-from claude_headspace.testing.lifecycle import TestDatabase
-from claude_headspace.testing.names import url_for_test_database
-from claude_headspace.testing.server import connect_server
-from claude_headspace.testing.settings import SettingsError, TestSettings, read_settings
+from pytest_flask_pgdb.settings import SettingsError, TestSettings, read_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 LABEL = "bench"
@@ -202,7 +203,9 @@ def measure_worker_setup(settings: TestSettings, repeats: int = 5) -> dict[str, 
         server = connect_server(settings, RUN)
         checked = time.perf_counter()
         name = url_for_test_database(settings.test_url, label=f"setup{n}").database
-        database = TestDatabase(server, name, run=RUN, lock_wait=settings.lock_wait)
+        database = TestDatabase(
+            server, name, run=RUN, project=settings.project, lock_wait=settings.lock_wait
+        )
         database.setup()
         created = time.perf_counter()
         database.build_schema(db.metadata)
@@ -218,15 +221,18 @@ def measure_worker_setup(settings: TestSettings, repeats: int = 5) -> dict[str, 
 
 
 SYNTHETIC_CONFTEST = """
-pytest_plugins = ("claude_headspace.testing.plugin",)
-
 import pytest
 
-from tests.conftest import app_factory, database_metadata, migrations_directory  # the app
+from tests.conftest import (  # the app's binding
+    pgdb_app_factory,
+    pgdb_metadata,
+    pgdb_migrations_directory,
+    pytest_pgdb_app_database,
+)
 
 
 @pytest.fixture(autouse=True)
-def _clean(clean_database):
+def _clean(pgdb_clean):
     pass
 """
 
@@ -372,7 +378,7 @@ def main() -> None:
         parser.error("--synthetic-tests must be at least 10 (one per file), --repeats at least 1")
 
     try:
-        settings = read_settings(os.environ)
+        settings = read_settings(os.environ, app_database=app_database(os.environ))
     except SettingsError as exc:
         parser.error(exc.message)
     server = connect_server(settings, RUN)
@@ -382,6 +388,7 @@ def main() -> None:
             server,
             url_for_test_database(settings.test_url, label=f"{LABEL}_{mode}").database,
             run=RUN,
+            project=settings.project,
             lock_wait=settings.lock_wait,
         )
         for mode in MODES

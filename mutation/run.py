@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from tests.plugin_binding import app_database
 
-from claude_headspace.testing.names import url_for_test_database
-from claude_headspace.testing.settings import TEST_DATABASE_URL, read_settings
+from pytest_flask_pgdb.databases.names import url_for_test_database
+from pytest_flask_pgdb.settings import TEST_DATABASE_URL, read_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT_FILE = ROOT / "mutation" / "equivalent.toml"
@@ -63,7 +64,7 @@ TARGETS = {
         ("tests/integration/test_constraints.py", "tests/unit", "tests/integration"),
     ),
     "cleanup": Target(
-        ("src/claude_headspace/testing/cleanup.py",),
+        ("packages/pytest-flask-pgdb/src/pytest_flask_pgdb/reset/cleanup.py",),
         (
             "tests/machinery/test_cleanup_paths.py",
             "tests/integration/test_isolation.py",
@@ -72,7 +73,7 @@ TARGETS = {
         ),
     ),
     "guard": Target(
-        ("src/claude_headspace/testing/guard.py",),
+        ("packages/pytest-flask-pgdb/src/pytest_flask_pgdb/databases/guard.py",),
         ("tests/unit/test_testing_names.py", "tests/machinery/test_safety.py", *FAST_SUITES),
     ),
 }
@@ -157,9 +158,11 @@ def _environment(checkout: Path, label: str) -> dict[str, str]:
     # The suites run under this interpreter's environment, even when run.py is started
     # without nox (which puts the session's bin first on PATH).
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env["PYTHONPATH"] = os.pathsep.join([str(checkout / "src"), str(checkout)])
+    plugin = checkout / "packages" / "pytest-flask-pgdb" / "src"
+    env["PYTHONPATH"] = os.pathsep.join([str(checkout / "src"), str(plugin), str(checkout)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # a mutant of the same size and second as the last
-    own = url_for_test_database(read_settings(env).test_url, label=label)
+    settings = read_settings(env, app_database=app_database(env))
+    own = url_for_test_database(settings.test_url, label=label)
     stem = str(own.database).removesuffix("_test")
     if TEST_DATABASE_URL in env:
         env[TEST_DATABASE_URL] = own.render_as_string(hide_password=False)

@@ -1,7 +1,7 @@
-"""Where the app plugs into the test machinery: the one place that says "this is our app".
+"""Where our app binds pytest-flask-pgdb: the one place that says "this is our app".
 
-``claude_headspace.testing`` knows the app only through these three fixtures (see
-docs/testing.md, "Where the app plugs in"); everything else it builds itself.
+The plugin (installed from packages/pytest-flask-pgdb, loaded by its entry point) knows
+the app only through what this file hands it (its README, "Binding").
 """
 
 from collections.abc import Callable
@@ -12,11 +12,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import MetaData
 
-pytest_plugins = ("claude_headspace.testing.plugin",)
+from tests.plugin_binding import app_database
+
+
+def pytest_pgdb_app_database(config, environ):
+    """Our app's database: the tests never use it (DATABASE_URL, config.yaml, DATABASE_*)."""
+    return app_database(environ)
 
 
 @pytest.fixture(scope="session")
-def database_metadata() -> MetaData:
+def pgdb_metadata() -> MetaData:
     """Every table of the app: each test database's schema is built from this."""
     import claude_headspace.models  # noqa: F401  -- registers the tables on db.metadata
     from claude_headspace.database import db
@@ -25,16 +30,32 @@ def database_metadata() -> MetaData:
 
 
 @pytest.fixture(scope="session")
-def app_factory() -> Callable[..., Flask]:
-    """The app, built for a test database: ``app_factory(database_url=...)``."""
+def pgdb_app_factory() -> Callable[..., Flask]:
+    """The app, built for a test database: ``pgdb_app_factory(database_url=...)``."""
     from claude_headspace import create_app
 
     return partial(create_app, testing=True)
 
 
 @pytest.fixture(scope="session")
-def migrations_directory() -> Path:
+def pgdb_migrations_directory() -> Path:
     """The app's Flask-Migrate history."""
     from claude_headspace.app import migrations_directory
 
     return migrations_directory()
+
+
+# Our tests' own names for the plugin's fixtures.
+@pytest.fixture(scope="session")
+def app(pgdb_app):
+    return pgdb_app
+
+
+@pytest.fixture
+def client(pgdb_client):
+    return pgdb_client
+
+
+@pytest.fixture
+def db_session(pgdb_session):
+    return pgdb_session

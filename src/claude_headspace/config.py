@@ -48,6 +48,9 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "DATABASE_POOL_TIMEOUT": ("database", "pool_timeout"),
 }
 
+# Every variable a developer may have exported that changes which database the app uses.
+CONFIG_ENVIRONMENT: tuple[str, ...] = ("DATABASE_URL", *ENV_OVERRIDES)
+
 # Schemes users may write; all of them are served by psycopg2.
 POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg2"}
 DRIVER = "postgresql+psycopg2"
@@ -321,3 +324,27 @@ def address_of(url: URL) -> str:
     host = url.query.get("host") or url.host or "localhost"
     port = url.query.get("port") or url.port or 5432
     return f"{host}:{port}"
+
+
+def configured_database(
+    environ: Mapping[str, str] | None = None, config_path: str | None = None
+) -> tuple[URL, str, URL]:
+    """The app's database as configured: ``(url, which setting says so, fields url)``.
+
+    ``url`` is what the app connects to (``DATABASE_URL`` wins); the fields URL is built
+    from the ``database`` fields alone (``DATABASE_URL`` never feeds it): the tests
+    create their databases there, named after ``database.name``.
+    """
+    environ = os.environ if environ is None else environ
+    config = load_config(config_path, environ)
+    fields = build_database_url(config["database"])
+    raw = environ.get("DATABASE_URL", "").strip()
+    if raw:
+        return parse_database_url(raw, "DATABASE_URL"), "DATABASE_URL", fields
+    if environ.get("DATABASE_NAME") is not None:
+        source = "DATABASE_NAME"
+    elif config["database"]["name"] != DEFAULTS["database"]["name"]:
+        source = "database.name in config.yaml"
+    else:
+        source = "the default database.name"
+    return fields, source, fields

@@ -19,8 +19,8 @@ def run_prepare_db(url):
 
 
 @pytest.fixture
-def nowhere(test_database):
-    return test_database.url.set(host="127.0.0.1", port=1, query={})  # nothing listens on 1
+def nowhere(pgdb_database):
+    return pgdb_database.url.set(host="127.0.0.1", port=1, query={})  # nothing listens on 1
 
 
 def test_with_no_server_it_says_so_in_one_line_and_succeeds(nowhere):
@@ -31,18 +31,18 @@ def test_with_no_server_it_says_so_in_one_line_and_succeeds(nowhere):
     assert "starts degraded" in result.stderr
 
 
-def test_a_refused_login_gets_the_login_advice(test_database):
-    result = run_prepare_db(test_database.url.set(username="nobody_such_role"))
+def test_a_refused_login_gets_the_login_advice(pgdb_database):
+    result = run_prepare_db(pgdb_database.url.set(username="nobody_such_role"))
     assert result.exit_code == 0
     assert "refused user 'nobody_such_role'" in result.stderr
     assert "no PostgreSQL server answers" not in result.stderr
 
 
-def test_an_existing_empty_database_is_migrated_to_head(make_test_database, migrations):
-    database = make_test_database("prepare")  # marked, empty, dropped at the end
+def test_an_existing_empty_database_is_migrated_to_head(pgdb_make_database, pgdb_migrations):
+    database = pgdb_make_database("prepare")  # marked, empty, dropped at the end
     result = run_prepare_db(database.url)
     assert result.exit_code == 0, result.output + result.stderr
     assert "is at the newest revision" in result.stdout
     with admin_connection(database.url) as connection:
         revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
-    assert revision == migrations.script_directory().get_current_head()
+    assert revision == pgdb_migrations.script_directory().get_current_head()

@@ -18,11 +18,11 @@ def test_health_reports_connected(client):
     }
 
 
-def test_app_is_bound_to_this_workers_test_database(app, test_database):
-    assert db.session.execute(text("SELECT current_database()")).scalar() == test_database.name
+def test_app_is_bound_to_this_workers_test_database(app, pgdb_database):
+    assert db.session.execute(text("SELECT current_database()")).scalar() == pgdb_database.name
 
 
-def test_an_app_built_by_code_under_test_reaches_the_test_database(test_database, caplog):
+def test_an_app_built_by_code_under_test_reaches_the_test_database(pgdb_database, caplog):
     # DATABASE_URL points at the test database while tests run, so even code that
     # calls create_app() itself can never reach the developer's database.
     with caplog.at_level(logging.INFO, logger="claude_headspace"):
@@ -31,9 +31,9 @@ def test_an_app_built_by_code_under_test_reaches_the_test_database(test_database
         name = db.session.execute(text("SELECT current_database()")).scalar()
         db.session.remove()
         db.engine.dispose()
-    assert name == test_database.name
+    assert name == pgdb_database.name
     assert "Database connected to postgresql://" in caplog.text
-    assert f"/{test_database.name}" in caplog.text
+    assert f"/{pgdb_database.name}" in caplog.text
 
 
 def test_health_degraded_when_the_database_is_unreachable(monkeypatch):

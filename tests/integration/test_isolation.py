@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from claude_headspace.database import db
-from claude_headspace.testing.cleanup import leftovers
+from pytest_flask_pgdb.reset.cleanup import leftovers
 from tests.integration.factories import (
     ALL_FACTORIES,
     ObjectiveHistoryFactory,
@@ -30,11 +30,11 @@ def assert_truncate_state():
 
 
 @pytest.fixture(autouse=True)
-def reset_after_it(reset_database):
+def reset_after_it(pgdb_reset):
     """The test starts in the TRUNCATE state and the reset after it gets back to it."""
     assert_truncate_state()
     yield
-    outcome = reset_database()
+    outcome = pgdb_reset()
     assert outcome.stop is None
     assert_truncate_state()
     while LEAKED:  # the leaked session was ended by the reset, and reported

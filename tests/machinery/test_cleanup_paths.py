@@ -12,34 +12,36 @@ import psycopg2
 import pytest
 from sqlalchemy import event, text
 
-from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
-from claude_headspace.testing import cleanup
-from claude_headspace.testing.cleanup import CleanupReport, DatabaseCleaner, leftovers
-from claude_headspace.testing.settings import CLEANUP_SETTING, read_settings
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.reset import cleanup
+from pytest_flask_pgdb.reset.cleanup import CleanupReport, DatabaseCleaner, leftovers
+from pytest_flask_pgdb.settings import CLEANUP_SETTING, read_settings
 
 
 @pytest.fixture
-def connection(test_database):
-    with admin_connection(test_database.url) as connection:
+def connection(pgdb_database):
+    with admin_connection(pgdb_database.url) as connection:
         yield connection
 
 
-def new_cleaner(connection, test_database, strategy="delete", **options):
+def new_cleaner(connection, pgdb_database, strategy="delete", **options):
     """A cleaner given its strategy as the plugin gives it: read from a setting."""
-    configured = read_settings({CLEANUP_SETTING: f" {strategy} "}).cleanup  # not a literal
-    return DatabaseCleaner(connection, db.metadata, configured, run=test_database.run, **options)
+    configured = read_settings(
+        {CLEANUP_SETTING: f" {strategy} "}, ini={"base_name": "x"}
+    ).cleanup  # not a literal
+    return DatabaseCleaner(connection, db.metadata, configured, run=pgdb_database.run, **options)
 
 
 @pytest.fixture
-def cleaner(connection, test_database):
-    return new_cleaner(connection, test_database)
+def cleaner(connection, pgdb_database):
+    return new_cleaner(connection, pgdb_database)
 
 
-def raw_connection(test_database):
+def raw_connection(pgdb_database):
     """A driver connection outside every pool, as a test might open one."""
     dialect = db.engine.dialect
-    args, params = dialect.create_connect_args(test_database.url)
+    args, params = dialect.create_connect_args(pgdb_database.url)
     return dialect.loaded_dbapi.connect(*args, **params)
 
 
@@ -70,13 +72,11 @@ def test_leftovers_name_rows_and_sequences_apart(connection):
     assert leftovers(connection, db.metadata) == {}
 
 
-def test_a_session_busy_past_the_lock_timeout_is_ended_and_reported(
-    test_database, database_cleaner
-):
+def test_a_session_busy_past_the_lock_timeout_is_ended_and_reported(pgdb_database, pgdb_cleaner):
     """The run's own cleaner: it ends every other session, and it is not one of them."""
-    cleaner = database_cleaner
-    blocker = raw_connection(test_database)
-    watcher = raw_connection(test_database)
+    cleaner = pgdb_cleaner
+    blocker = raw_connection(pgdb_database)
+    watcher = raw_connection(pgdb_database)
     blocker.cursor().execute("BEGIN; LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
     failures = []
 
@@ -103,13 +103,13 @@ def test_a_session_busy_past_the_lock_timeout_is_ended_and_reported(
     assert int(busy_report.split()[0]) >= 1
     blocker.close()
     watcher.close()
-    with admin_connection(test_database.url) as fresh:  # ``connection`` was ended too
+    with admin_connection(pgdb_database.url) as fresh:  # ``connection`` was ended too
         assert leftovers(fresh, db.metadata) == {}
 
 
-def test_a_connection_the_test_leaves_open_is_reported_once_by_pid(test_database, cleaner):
+def test_a_connection_the_test_leaves_open_is_reported_once_by_pid(pgdb_database, cleaner):
     cleaner.clean()  # what is connected now is known
-    left_open = raw_connection(test_database)
+    left_open = raw_connection(pgdb_database)
     try:
         pid = left_open.get_backend_pid()
         assert cleaner.clean().opened == [pid]
@@ -118,15 +118,15 @@ def test_a_connection_the_test_leaves_open_is_reported_once_by_pid(test_database
         left_open.close()
 
 
-def test_a_connection_closed_before_the_cleanup_is_no_leak(test_database, cleaner):
+def test_a_connection_closed_before_the_cleanup_is_no_leak(pgdb_database, cleaner):
     cleaner.clean()
-    closed = raw_connection(test_database)
+    closed = raw_connection(pgdb_database)
     closed.close()  # its backend may still be exiting when the cleanup looks
     assert cleaner.clean().opened == []
 
 
 def test_a_connection_that_ends_while_the_cleaner_looks_again_is_no_leak(
-    test_database, cleaner, connection
+    pgdb_database, cleaner, connection
 ):
     """A backend still exiting when the cleanup lists sessions is looked at again.
 
@@ -134,9 +134,9 @@ def test_a_connection_that_ends_while_the_cleaner_looks_again_is_no_leak(
     the pids it found: a cleaner that gave no grace would report it as opened.
     """
     cleaner.clean()
-    closing = raw_connection(test_database)
+    closing = raw_connection(pgdb_database)
     cleaner_pid = connection.scalar(text("SELECT pg_backend_pid()"))
-    watcher = raw_connection(test_database)
+    watcher = raw_connection(pgdb_database)
     watcher.autocommit = True  # never idle in a transaction: the cleanup would end it
     asked_again, cleaned = threading.Event(), threading.Event()
 
@@ -164,9 +164,9 @@ def test_a_connection_that_ends_while_the_cleaner_looks_again_is_no_leak(
     assert report.opened == []
 
 
-def test_an_expected_connection_is_no_leak(test_database, cleaner):
+def test_an_expected_connection_is_no_leak(pgdb_database, cleaner):
     cleaner.clean()
-    pooled = raw_connection(test_database)
+    pooled = raw_connection(pgdb_database)
     try:
         cleaner.expected_pids.add(pooled.get_backend_pid())
         assert cleaner.clean().opened == []
@@ -188,11 +188,11 @@ def vacuum_counts(connection):
 
 @pytest.mark.parametrize(("strategy", "vacuumed"), [("delete", 1), ("truncate", 0)])
 def test_the_delete_strategy_vacuums_every_so_many_cleanups(
-    monkeypatch, connection, test_database, strategy, vacuumed
+    monkeypatch, connection, pgdb_database, strategy, vacuumed
 ):
     period = 4
     monkeypatch.setattr(cleanup, "VACUUM_EVERY", period)
-    cleaner = new_cleaner(connection, test_database, strategy)
+    cleaner = new_cleaner(connection, pgdb_database, strategy)
     before = vacuum_counts(connection)
     for cleanups in range(1, 2 * period + 1):  # two periods, checked after every cleanup
         cleaner.clean()
@@ -205,15 +205,15 @@ def test_the_delete_strategy_vacuums_every_so_many_cleanups(
 
 
 def test_a_vacuum_a_busy_session_blocks_is_skipped_and_the_tables_still_emptied(
-    monkeypatch, connection, test_database
+    monkeypatch, connection, pgdb_database
 ):
     """VACUUM waits for a lock a DELETE does not need; past the lock timeout it is skipped."""
     monkeypatch.setattr(cleanup, "VACUUM_EVERY", 1)
-    cleaner = new_cleaner(connection, test_database)
+    cleaner = new_cleaner(connection, pgdb_database)
     connection.exec_driver_sql("SET lock_timeout = '200ms'")  # the cleaner's 2 s, shortened
     connection.execute(text("INSERT INTO objectives (current_text) VALUES ('kept busy')"))
-    holder = raw_connection(test_database)
-    watcher = raw_connection(test_database)
+    holder = raw_connection(pgdb_database)
+    watcher = raw_connection(pgdb_database)
     holder.cursor().execute("BEGIN; LOCK TABLE projects IN SHARE UPDATE EXCLUSIVE MODE")
     busy = threading.Thread(
         target=lambda: _until_cancelled(holder, "SELECT pg_sleep(60)"), daemon=True
@@ -240,7 +240,7 @@ def _until_cancelled(connection, statement):
 @pytest.mark.parametrize("count_ddl", [True, False], ids=["event-trigger", "catalog-check"])
 @pytest.mark.parametrize("strategy", ["delete", "truncate"])
 def test_a_cleanup_is_one_round_trip_test_after_test(
-    connection, test_database, strategy, count_ddl
+    connection, pgdb_database, strategy, count_ddl
 ):
     """The module's promise: each cleanup of an unchanged schema is one statement.
 
@@ -248,7 +248,7 @@ def test_a_cleanup_is_one_round_trip_test_after_test(
     the check from before its TRUNCATE would take the next test for a schema change and
     read the whole listing.
     """
-    cleaner = new_cleaner(connection, test_database, strategy, count_ddl=count_ddl)
+    cleaner = new_cleaner(connection, pgdb_database, strategy, count_ddl=count_ddl)
     statements = []
     event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args[2]))
     for number in range(3):
@@ -262,10 +262,10 @@ def test_a_cleanup_is_one_round_trip_test_after_test(
 
 @pytest.mark.parametrize(("strategy", "new_files"), [("delete", False), ("truncate", True)])
 def test_each_strategy_empties_the_tables_its_own_way(
-    connection, test_database, strategy, new_files
+    connection, pgdb_database, strategy, new_files
 ):
     """TRUNCATE gives every table a new file; DELETE removes rows and keeps the file."""
-    cleaner = new_cleaner(connection, test_database, strategy)
+    cleaner = new_cleaner(connection, pgdb_database, strategy)
     files = "SELECT pg_relation_filenode('projects'), pg_relation_filenode('turns')"
     before = connection.execute(text(files)).one()
     connection.execute(text("INSERT INTO objectives (current_text) VALUES ('a')"))

@@ -13,33 +13,39 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
-from claude_headspace.testing.cleanup import DatabaseCleaner, leftovers
-from claude_headspace.testing.errors import DatabaseInUseError, UnsafeDatabaseError
-from claude_headspace.testing.lifecycle import TestDatabase, drop_abandoned, try_lock, unlock
-from claude_headspace.testing.names import url_for_test_database
-from claude_headspace.testing.settings import CLEANUP_STRATEGIES
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.databases.lifecycle import TestDatabase, drop_abandoned, try_lock, unlock
+from pytest_flask_pgdb.databases.names import url_for_test_database
+from pytest_flask_pgdb.errors import DatabaseInUseError, UnsafeDatabaseError
+from pytest_flask_pgdb.reset.cleanup import DatabaseCleaner, leftovers
+from pytest_flask_pgdb.settings import CLEANUP_STRATEGIES
 from tests.integration.factories import ObjectiveHistoryFactory, ProjectFactory, TurnFactory
 
 
 @pytest.fixture
-def name_for(test_settings):
+def name_for(pgdb_settings):
     def name(label, worker=None):
         return url_for_test_database(
-            test_settings.test_url, label=f"{label}{os.getpid()}", worker=worker
+            pgdb_settings.test_url, label=f"{label}{os.getpid()}", worker=worker
         ).database
 
     return name
 
 
 @pytest.fixture
-def lifecycle(test_server):
+def lifecycle(pgdb_server, pgdb_settings):
     """TestDatabase objects of other (pretend) runs, torn down whatever happens."""
     made = []
 
     def make(name, run=None, **options):
-        database = TestDatabase(test_server, name, run=run or uuid.uuid4().hex, **options)
+        database = TestDatabase(
+            pgdb_server,
+            name,
+            run=run or uuid.uuid4().hex,
+            project=pgdb_settings.project,
+            **options,
+        )
         made.append(database)
         return database
 
@@ -61,18 +67,18 @@ def end_session(server, pid):
         assert connection.scalar(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
 
 
-def test_abandoned_databases_are_dropped_and_live_ones_kept(test_server, lifecycle, name_for):
+def test_abandoned_databases_are_dropped_and_live_ones_kept(pgdb_server, lifecycle, name_for):
     crashed = lifecycle(name_for("sweep", "gw7"))
     crashed.setup()
-    end_session(test_server, crashed.claim_pid)  # its run died: the claim is gone
+    end_session(pgdb_server, crashed.claim_pid)  # its run died: the claim is gone
     live = lifecycle(name_for("sweep", "gw8"))
     live.setup()
     database = lifecycle(name_for("sweep", "gw0"))
     database.setup()
-    assert existing(test_server, f"%sweep{os.getpid()}%") == sorted([database.name, live.name])
+    assert existing(pgdb_server, f"%sweep{os.getpid()}%") == sorted([database.name, live.name])
 
 
-def test_a_database_held_by_a_live_run_is_never_dropped(test_server, lifecycle, name_for):
+def test_a_database_held_by_a_live_run_is_never_dropped(pgdb_server, lifecycle, name_for):
     first = lifecycle(name_for("held"))
     first.setup(db.metadata)
     second = lifecycle(first.name, lock_wait=0.5)
@@ -82,46 +88,46 @@ def test_a_database_held_by_a_live_run_is_never_dropped(test_server, lifecycle, 
     assert f"test database '{first.name}'" in message
     assert "in use by another live test run" in message
     assert "TEST_DATABASE_URL" in message
-    assert existing(test_server, first.name) == [first.name]  # still there
+    assert existing(pgdb_server, first.name) == [first.name]  # still there
 
 
 def test_a_database_with_sessions_is_not_taken_even_when_its_lock_is_free(
-    test_server, lifecycle, name_for
+    pgdb_server, lifecycle, name_for
 ):
     """A run whose claim was lost may still be using its database: not dropped."""
     first = lifecycle(name_for("busy"))
     first.setup(db.metadata)
     with admin_connection(first.url) as user:
-        end_session(test_server, first.claim_pid)
+        end_session(pgdb_server, first.claim_pid)
         second = lifecycle(first.name, lock_wait=0.3)
         with pytest.raises(DatabaseInUseError):
             second.setup(db.metadata)
         assert user.scalar(text("SELECT count(*) FROM projects")) == 0  # still connected
 
 
-def test_teardown_drops_even_with_connections_open(test_server, lifecycle, name_for):
+def test_teardown_drops_even_with_connections_open(pgdb_server, lifecycle, name_for):
     database = lifecycle(name_for("open"))
     database.setup(db.metadata)
     with admin_connection(database.url) as connection:
         connection.execute(text("BEGIN; SELECT count(*) FROM projects"))  # idle in transaction
         database.teardown()
-    assert existing(test_server, database.name) == []
+    assert existing(pgdb_server, database.name) == []
 
 
 def test_teardown_after_a_lost_claim_drops_only_if_it_can_claim_again(
-    test_server, lifecycle, name_for
+    pgdb_server, lifecycle, name_for
 ):
     database = lifecycle(name_for("lost"))
     database.setup()
-    end_session(test_server, database.claim_pid)
+    end_session(pgdb_server, database.claim_pid)
     database.teardown()  # nobody took it: claimed again, dropped
-    assert existing(test_server, database.name) == []
+    assert existing(pgdb_server, database.name) == []
 
 
-def test_the_claim_connection_ignores_server_side_timeouts(test_server, lifecycle, name_for):
+def test_the_claim_connection_ignores_server_side_timeouts(pgdb_server, lifecycle, name_for):
     database = lifecycle(name_for("timeouts"))
     database.setup()
-    with admin_connection(test_server.maintenance_url) as connection:
+    with admin_connection(pgdb_server.maintenance_url) as connection:
         settings = connection.execute(
             text(
                 "SELECT name, setting FROM pg_settings WHERE name IN ('statement_timeout', "
@@ -131,7 +137,7 @@ def test_the_claim_connection_ignores_server_side_timeouts(test_server, lifecycl
     assert {value for _, value in settings} == {"0"}
 
 
-def test_cleaner_reports_a_lost_claim(test_server, lifecycle, name_for):
+def test_cleaner_reports_a_lost_claim(pgdb_server, lifecycle, name_for):
     database = lifecycle(name_for("claim"))
     database.setup(db.metadata)
     with admin_connection(database.url) as connection:
@@ -139,23 +145,23 @@ def test_cleaner_reports_a_lost_claim(test_server, lifecycle, name_for):
             connection, db.metadata, "delete", run=database.run, claim_pid=database.claim_pid
         )
         assert cleaner.clean().claim_lost is False
-        end_session(test_server, database.claim_pid)
+        end_session(pgdb_server, database.claim_pid)
         assert cleaner.clean().claim_lost is True
 
 
-def test_cleaner_refuses_a_database_of_another_run(test_database, lifecycle, name_for):
+def test_cleaner_refuses_a_database_of_another_run(pgdb_database, lifecycle, name_for):
     other = lifecycle(name_for("other"))
     other.setup(db.metadata)
     with (
         admin_connection(other.url) as connection,
         pytest.raises(UnsafeDatabaseError, match="belongs to another test run"),
     ):
-        DatabaseCleaner(connection, db.metadata, "delete", run=test_database.run)
+        DatabaseCleaner(connection, db.metadata, "delete", run=pgdb_database.run)
 
 
 @pytest.mark.parametrize("strategy", CLEANUP_STRATEGIES)
-def test_both_strategies_reach_the_truncate_state_and_touch_nothing_else(test_database, strategy):
-    with admin_connection(test_database.url) as connection:
+def test_both_strategies_reach_the_truncate_state_and_touch_nothing_else(pgdb_database, strategy):
+    with admin_connection(pgdb_database.url) as connection:
         connection.execute(text("CREATE TABLE alembic_version (version_num text)"))
         connection.execute(text("INSERT INTO alembic_version VALUES ('0006')"))
         connection.execute(text("CREATE SCHEMA other; CREATE TABLE other.keep (id serial)"))
@@ -169,7 +175,7 @@ def test_both_strategies_reach_the_truncate_state_and_touch_nothing_else(test_da
             )
             db.session.remove()
             assert leftovers(connection, db.metadata)
-            cleaner = DatabaseCleaner(connection, db.metadata, strategy, run=test_database.run)
+            cleaner = DatabaseCleaner(connection, db.metadata, strategy, run=pgdb_database.run)
             report = cleaner.clean()
             assert report.leaked == []
             assert leftovers(connection, db.metadata) == {}
@@ -180,11 +186,11 @@ def test_both_strategies_reach_the_truncate_state_and_touch_nothing_else(test_da
             connection.execute(text("DROP TABLE alembic_version; DROP SCHEMA other CASCADE"))
 
 
-def test_cleaners_of_both_strategies_can_share_a_connection(test_database):
+def test_cleaners_of_both_strategies_can_share_a_connection(pgdb_database):
     """Each strategy keeps its own function: TRUNCATE swaps the table's file, DELETE not."""
-    with admin_connection(test_database.url) as connection:
+    with admin_connection(pgdb_database.url) as connection:
         cleaners = {
-            s: DatabaseCleaner(connection, db.metadata, s, run=test_database.run)
+            s: DatabaseCleaner(connection, db.metadata, s, run=pgdb_database.run)
             for s in CLEANUP_STRATEGIES
         }
 
@@ -252,13 +258,13 @@ def test_every_kind_of_change_beyond_rows_is_detected_and_named(lifecycle, name_
 
 
 @contextmanager
-def claim_lost_but_in_use(test_server, database):
+def claim_lost_but_in_use(pgdb_server, database):
     """End the claim, with a session on the database: other workers' sweeps leave it.
 
     Sweeps still take its lock for a moment while they look, so taking it is retried.
     """
     with admin_connection(database.url):
-        end_session(test_server, database.claim_pid)
+        end_session(pgdb_server, database.claim_pid)
         yield
 
 
@@ -270,35 +276,35 @@ def take_lock(connection, name):
 
 
 def test_teardown_after_a_lost_claim_waits_out_a_sweeper_holding_the_lock(
-    test_server, lifecycle, name_for
+    pgdb_server, lifecycle, name_for
 ):
     """Another run's sweep may hold the name's lock a moment while it looks: not a taker."""
     database = lifecycle(name_for("swept"))
     database.setup()
     with (
-        admin_connection(test_server.maintenance_url) as sweeper,
-        claim_lost_but_in_use(test_server, database),
+        admin_connection(pgdb_server.maintenance_url) as sweeper,
+        claim_lost_but_in_use(pgdb_server, database),
     ):
         take_lock(sweeper, database.name)
         done_looking = threading.Timer(0.3, unlock, (sweeper, database.name))
         done_looking.start()
         database.teardown()  # DROP … WITH (FORCE) ends the session on it too
         done_looking.join()
-    assert existing(test_server, database.name) == []
+    assert existing(pgdb_server, database.name) == []
 
 
 def test_teardown_after_a_lost_claim_leaves_a_database_another_run_took(
-    monkeypatch, test_server, lifecycle, name_for
+    monkeypatch, pgdb_server, pgdb_settings, lifecycle, name_for
 ):
     # The other run keeps the lock: the teardown's wait for it, shortened, runs out.
-    monkeypatch.setattr("claude_headspace.testing.lifecycle.RECLAIM_SECONDS", 0.2)
-    with admin_connection(test_server.maintenance_url) as other_run:
+    monkeypatch.setattr("pytest_flask_pgdb.databases.lifecycle.RECLAIM_SECONDS", 0.2)
+    with admin_connection(pgdb_server.maintenance_url) as other_run:
         database = lifecycle(name_for("taken"))
         database.setup()
-        with claim_lost_but_in_use(test_server, database):
+        with claim_lost_but_in_use(pgdb_server, database):
             take_lock(other_run, database.name)  # and keeps it
             database.teardown()
-            assert existing(test_server, database.name) == [database.name]
+            assert existing(pgdb_server, database.name) == [database.name]
         # The other run's to drop (with, maybe, another worker's momentarily abandoned one).
-        assert database.name in drop_abandoned(other_run)
+        assert database.name in drop_abandoned(other_run, pgdb_settings.project)
         unlock(other_run, database.name)

@@ -15,9 +15,9 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from claude_headspace.database import db
-from claude_headspace.testing.cleanup import leftovers
-from claude_headspace.testing.fence import FencedThreadError
-from claude_headspace.testing.isolation import take_listing
+from pytest_flask_pgdb.reset.cleanup import leftovers
+from pytest_flask_pgdb.reset.fence import FencedThreadError
+from pytest_flask_pgdb.reset.isolation import take_listing
 from tests.integration.factories import ProjectFactory, TurnFactory
 
 pytestmark = pytest.mark.changes_schema  # the plugin's own reset stays silent
@@ -31,8 +31,8 @@ def built(app):
 
 
 @pytest.fixture
-def reset(reset_database):
-    return reset_database
+def reset(pgdb_reset):
+    return pgdb_reset
 
 
 def assert_as_built(built):
@@ -124,10 +124,10 @@ def test_foreign_keys_unenforced(reset, built, statement, phrase):
     db.session.rollback()
 
 
-def test_database_and_session_state_and_rows_at_once(reset, built, test_database):
+def test_database_and_session_state_and_rows_at_once(reset, built, pgdb_database):
     ProjectFactory.create_batch(3)
     db.session.execute(text("CREATE TABLE junk (id int)"))
-    db.session.execute(text(f"ALTER DATABASE {test_database.name} SET work_mem = '1MB'"))
+    db.session.execute(text(f"ALTER DATABASE {pgdb_database.name} SET work_mem = '1MB'"))
     db.session.execute(text("PREPARE leftover AS SELECT 1"))
     db.session.commit()
     outcome = reset()

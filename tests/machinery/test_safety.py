@@ -6,52 +6,52 @@ Whole runs against a developer's databases are proved in tests/reliability.
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
-from claude_headspace.testing.cleanup import DatabaseCleaner
-from claude_headspace.testing.errors import UnsafeDatabaseError
-from claude_headspace.testing.guard import (
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.databases.guard import (
     Mark,
     database_exists_with_mark,
     require_own_connection,
 )
-from claude_headspace.testing.lifecycle import TestDatabase
+from pytest_flask_pgdb.databases.lifecycle import TestDatabase
+from pytest_flask_pgdb.errors import UnsafeDatabaseError
+from pytest_flask_pgdb.reset.cleanup import DatabaseCleaner
 
 
 @pytest.mark.parametrize("name", ["claude_headspace", "postgres", "prod", "test", "x_testing"])
-def test_guard_refuses_to_create_or_drop_a_non_test_name(test_server, name):
+def test_guard_refuses_to_create_or_drop_a_non_test_name(pgdb_server, name):
     with pytest.raises(UnsafeDatabaseError, match=f"refusing to use database '{name}'"):
-        TestDatabase(test_server, name, run="r")
+        TestDatabase(pgdb_server, name, run="r", project="claude_headspace")
 
 
-def test_guard_checks_the_live_connection_not_the_setting(test_server, test_database):
+def test_guard_checks_the_live_connection_not_the_setting(pgdb_server, pgdb_database):
     with (
-        admin_connection(test_server.maintenance_url) as connection,  # really 'postgres'
+        admin_connection(pgdb_server.maintenance_url) as connection,  # really 'postgres'
         pytest.raises(UnsafeDatabaseError, match="refusing to clean database 'postgres'"),
     ):
-        DatabaseCleaner(connection, db.metadata, "delete", run=test_database.run)
+        DatabaseCleaner(connection, db.metadata, "delete", run=pgdb_database.run)
 
 
-def test_the_worker_database_carries_this_runs_mark(test_server, test_database):
-    with admin_connection(test_server.maintenance_url) as connection:
-        exists, mark = database_exists_with_mark(connection, test_database.name)
+def test_the_worker_database_carries_this_runs_mark(pgdb_server, pgdb_database):
+    with admin_connection(pgdb_server.maintenance_url) as connection:
+        exists, mark = database_exists_with_mark(connection, pgdb_database.name)
         comment = connection.scalar(
             text(
                 "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :n"
             ),
-            {"n": test_database.name},
+            {"n": pgdb_database.name},
         )
     assert exists
     assert mark is not None
-    assert mark.run == test_database.run
+    assert mark.run == pgdb_database.run
     assert Mark.parse(comment) == mark
 
 
 @pytest.mark.parametrize("other_run", ["0", "~"])  # sorts before / after any run id (hex)
-def test_the_live_guard_refuses_a_database_another_run_marked(test_database, other_run):
-    with admin_connection(test_database.url) as connection:
+def test_the_live_guard_refuses_a_database_another_run_marked(pgdb_database, other_run):
+    with admin_connection(pgdb_database.url) as connection:
         with pytest.raises(UnsafeDatabaseError, match="it belongs to another test run"):
             require_own_connection(connection, other_run, "clean")
-        assert require_own_connection(connection, test_database.run, "clean") == (
-            test_database.name
+        assert require_own_connection(connection, pgdb_database.run, "clean") == (
+            pgdb_database.name
         )

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 
 import claude_headspace.models  # noqa: F401  -- every table on db.metadata
-from claude_headspace.connections import admin_connection, admin_engine
 from claude_headspace.database import db
-from claude_headspace.testing import cluster
+from pytest_flask_pgdb.databases import cluster
+from pytest_flask_pgdb.databases.connections import admin_connection, admin_engine
 from tests.reliability.harness import (
     APP_PASSWORD,
     APP_USER,

@@ -19,15 +19,16 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from claude_headspace.connections import admin_connection
-from claude_headspace.testing import cluster
-from claude_headspace.testing.guard import is_test_database_name
-from claude_headspace.testing.settings import (
+from claude_headspace.config import CONFIG_ENVIRONMENT
+from pytest_flask_pgdb.databases import cluster
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.databases.guard import is_test_database_name
+from pytest_flask_pgdb.settings import (
     BINDIR_SETTING,
     CLEANUP_SETTING,
-    CONFIG_ENVIRONMENT,
     LOCK_WAIT_SETTING,
     SERVER_SETTING,
+    TEST_ENVIRONMENT,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ class Reliability:
         env = {
             k: v
             for k, v in os.environ.items()
-            if k not in CONFIG_ENVIRONMENT
+            if k not in (*CONFIG_ENVIRONMENT, *TEST_ENVIRONMENT)
             and k not in OWN_SETTINGS
             and not k.startswith(("PYTEST_", "SAMPLE_"))
         }

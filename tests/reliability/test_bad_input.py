@@ -9,9 +9,9 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.connections import admin_connection
-from claude_headspace.testing import cluster
-from claude_headspace.testing.settings import (
+from pytest_flask_pgdb.databases import cluster
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.settings import (
     CLEANUP_SETTING,
     LOCK_WAIT_SETTING,
     SERVER_SETTING,
@@ -241,22 +241,17 @@ def test_too_many_clients_for_the_worker_count_is_one_message(reliability, small
 
 
 def test_a_project_that_has_not_plugged_its_app_in_is_told_where(reliability, tmp_path):
-    """Without tests/conftest.py's app fixtures: one message naming the fixture to write."""
-    (tmp_path / "test_needs_the_app.py").write_text("def test_it(db_session):\n    pass\n")
+    """Without a binding: the plugin's entry point loads it, and one message names the
+    fixture to write."""
+    (tmp_path / "test_needs_the_app.py").write_text("def test_it(pgdb_session):\n    pass\n")
     command = [sys.executable, "-m", "pytest", str(tmp_path), "-q", "--rootdir", str(tmp_path)]
-    command += [
-        "-p",
-        "claude_headspace.testing.plugin",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:cacheprovider",
-    ]
+    command += ["-p", "no:randomly", "-p", "no:cacheprovider"]
     result = reliability.run(command, reliability.env())
     assert result.returncode == 1, result.output
     assert (
-        "the test machinery needs the 'app_factory' fixture: define it in tests/conftest.py "
-        "(scope='session') to return a callable app_factory(database_url=...) -> Flask"
+        "pytest-flask-pgdb needs the 'pgdb_app_factory' fixture: define it in your conftest.py "
+        "(scope='session') to return a callable pgdb_app_factory(database_url=...) -> Flask; "
+        "see the pytest-flask-pgdb README ('Binding')"
     ) in result.output
     assert "Traceback" not in result.output
     assert not [name for name in reliability.databases() if name.endswith("_test")]

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from claude_headspace.testing.settings import LOCK_WAIT_SETTING, TEST_DATABASE_URL
+from pytest_flask_pgdb.settings import LOCK_WAIT_SETTING, TEST_DATABASE_URL
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
 

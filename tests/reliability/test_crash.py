@@ -4,8 +4,8 @@ import signal
 
 import pytest
 
-from claude_headspace.testing import cluster
-from claude_headspace.testing.settings import SERVER_SETTING
+from pytest_flask_pgdb.databases import cluster
+from pytest_flask_pgdb.settings import SERVER_SETTING
 from tests.reliability.harness import kill_group, wait_for
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from claude_headspace.testing.settings import SERVER_SETTING
+from pytest_flask_pgdb.settings import SERVER_SETTING
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
 

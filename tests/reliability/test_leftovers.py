@@ -7,17 +7,19 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.connections import admin_connection
-from claude_headspace.testing.guard import staging_name
-from claude_headspace.testing.lifecycle import TestDatabase
-from claude_headspace.testing.server import Server
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.databases.guard import staging_name
+from pytest_flask_pgdb.databases.lifecycle import TestDatabase
+from pytest_flask_pgdb.databases.server import Server
+
+PROJECT = "claude_headspace"  # the base name of the harness's DATABASE_URL
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
 
 
 def leftovers(reliability, *args):
     return subprocess.run(
-        [sys.executable, "-m", "claude_headspace.testing.leftovers", *args],
+        [sys.executable, "-m", "pytest", "--pgdb-leftovers", *args],
         env=reliability.env(),
         cwd=reliability.workdir,
         capture_output=True,
@@ -28,8 +30,8 @@ def leftovers(reliability, *args):
 
 def test_lists_and_removes_only_what_dead_runs_left(reliability):
     server = Server(reliability.url())
-    dead = TestDatabase(server, "claude_headspace_dead_test", run=uuid.uuid4().hex)
-    live = TestDatabase(server, "claude_headspace_live_test", run=uuid.uuid4().hex)
+    dead = TestDatabase(server, "claude_headspace_dead_test", run=uuid.uuid4().hex, project=PROJECT)
+    live = TestDatabase(server, "claude_headspace_live_test", run=uuid.uuid4().hex, project=PROJECT)
     dead.setup()
     live.setup()
     with admin_connection(reliability.url()) as admin:
@@ -45,7 +47,7 @@ def test_lists_and_removes_only_what_dead_runs_left(reliability):
             assert "in use by a live run" in listed.stdout
             assert "claude_headspace_mine_test" not in listed.stdout  # not ours: not listed
 
-            removed = leftovers(reliability, "--remove")
+            removed = leftovers(reliability, "--pgdb-remove-leftovers")
             assert removed.returncode == 0, removed.stderr
             assert "dropped database claude_headspace_dead_test" in removed.stdout
             assert "dropped database claude_headspace_live_test" not in removed.stdout
@@ -58,13 +60,13 @@ def test_lists_and_removes_only_what_dead_runs_left(reliability):
 
 def test_a_half_created_database_is_listed_and_removed(reliability):
     """A crash between CREATE and the mark leaves a staging database, with no mark."""
-    staging = staging_name()
+    staging = staging_name(PROJECT)
     with admin_connection(reliability.url()) as admin:
         admin.execute(text(f"CREATE DATABASE {staging}"))
     listed = leftovers(reliability)
     assert listed.returncode == 0, listed.stderr
     assert f"database {staging} on " in listed.stdout
     assert "left half-created by a crash" in listed.stdout
-    removed = leftovers(reliability, "--remove")
+    removed = leftovers(reliability, "--pgdb-remove-leftovers")
     assert f"dropped database {staging}" in removed.stdout
     assert reliability.databases() == []

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 
 from claude_headspace import create_app
-from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
-from claude_headspace.testing import cluster
-from claude_headspace.testing.settings import BINDIR_SETTING, SERVER_SETTING
+from pytest_flask_pgdb.databases import cluster
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.settings import BINDIR_SETTING, SERVER_SETTING
 from tests.reliability.harness import databases_on, wait_for
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from claude_headspace.testing import cluster
-from claude_headspace.testing.errors import ServerUnavailableError
-from claude_headspace.testing.settings import SERVER_SETTING
+from pytest_flask_pgdb.databases import cluster
+from pytest_flask_pgdb.errors import ServerUnavailableError
+from pytest_flask_pgdb.settings import SERVER_SETTING
 from tests.reliability.harness import wait_for
 
 pytestmark = [

@@ -6,33 +6,33 @@ import pytest
 from sqlalchemy.engine import Connection
 
 import claude_headspace.models  # noqa: F401  -- every table on db.metadata
-from claude_headspace.connections import admin_engine
 from claude_headspace.database import db
-from claude_headspace.testing import parity
-from claude_headspace.testing.lifecycle import TestDatabase
-from claude_headspace.testing.parity import Schema
+from pytest_flask_pgdb import parity
+from pytest_flask_pgdb.databases.connections import admin_engine
+from pytest_flask_pgdb.databases.lifecycle import TestDatabase
+from pytest_flask_pgdb.parity.compare import Schema
 
 
 @pytest.fixture(scope="session")
-def migrated_database(make_test_database, migrations) -> TestDatabase:
+def migrated_database(pgdb_make_database, pgdb_migrations) -> TestDatabase:
     """Empty database upgraded to head through the real Flask-Migrate history."""
-    database = make_test_database("migrations")
-    migrations.upgrade(database.url, "head")
+    database = pgdb_make_database("migrations")
+    pgdb_migrations.upgrade(database.url, "head")
     return database
 
 
 @pytest.fixture(scope="session")
-def models_database(make_test_database) -> TestDatabase:
+def models_database(pgdb_make_database) -> TestDatabase:
     """Empty database built with ``db.metadata.create_all``, as integration tests do."""
-    database = make_test_database("models")
+    database = pgdb_make_database("models")
     database.build_schema(db.metadata)
     return database
 
 
 @pytest.fixture(scope="session")
-def pg_dump(migrated_database, test_settings) -> Path | None:
+def pg_dump(migrated_database, pgdb_settings) -> Path | None:
     """The backstop's ``pg_dump`` (the server's major version), or None if there is none."""
-    return parity.matching_pg_dump(migrated_database.url, test_settings.pg_bindir)
+    return parity.matching_pg_dump(migrated_database.url, pgdb_settings.pg_bindir)
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,12 @@ objects than the drifts the project has met, so a real one does not mask them.)
 import pytest
 from sqlalchemy import text
 
-from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
-from claude_headspace.testing import parity
-from claude_headspace.testing.migrations import autogenerate_diff, describe_autogenerate
-from claude_headspace.testing.pgdump import dump_schema, normalise
-from claude_headspace.testing.snapshot import COLUMN_ORDER, diff_snapshots, take_snapshot
+from pytest_flask_pgdb import parity
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.parity.migrations import autogenerate_diff, describe_autogenerate
+from pytest_flask_pgdb.parity.pgdump import dump_schema, normalise
+from pytest_flask_pgdb.parity.snapshot import COLUMN_ORDER, diff_snapshots, take_snapshot
 
 DRIFTS = {
     "column type": (
@@ -252,12 +252,12 @@ def test_autogenerate_is_described_readably(models_connection):
 
 
 def test_the_pg_dump_backstop_reports_what_the_snapshot_missed(
-    pg_dump, make_test_database, models_schema
+    pg_dump, pgdb_make_database, models_schema
 ):
     """A snapshot blind to a drift (here: the same snapshot on both sides) is caught."""
     if pg_dump is None:
         pytest.skip("no pg_dump of the server's major version (test_the_pg_dump_backstop_ran)")
-    database = make_test_database("backstop")
+    database = pgdb_make_database("backstop")
     database.build_schema(db.metadata)
     with admin_connection(database.url) as connection:
         connection.execute(text("COMMENT ON TABLE projects IS 'planted'"))

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from claude_headspace.connections import admin_connection
 from claude_headspace.models import slugify
+from pytest_flask_pgdb.databases.connections import admin_connection
 
 TABLES = ("projects", "agents", "tasks", "turns", "events", "objectives", "objective_histories")
 
@@ -58,16 +58,16 @@ def dump(url) -> dict[str, list[str]]:
     return {t: [r[0] for r in query(url, f"SELECT t::text FROM {t} t ORDER BY id")] for t in TABLES}
 
 
-def test_rows_survive_upgrade_to_head_and_a_step_down_and_up(make_test_database, migrations):
-    database = make_test_database("migrationdata")
-    first = migrations.revisions_in_order()[0].revision
-    migrations.upgrade(database.url, first)
+def test_rows_survive_upgrade_to_head_and_a_step_down_and_up(pgdb_make_database, pgdb_migrations):
+    database = pgdb_make_database("migrationdata")
+    first = pgdb_migrations.revisions_in_order()[0].revision
+    pgdb_migrations.upgrade(database.url, first)
     with admin_connection(database.url) as connection:
         connection.exec_driver_sql(SEED)
     counts = {t: query(database.url, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES}
     assert all(counts.values()), counts
 
-    migrations.upgrade(database.url, "head")
+    pgdb_migrations.upgrade(database.url, "head")
 
     assert {t: query(database.url, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES} == counts
     slugs = [r[0] for r in query(database.url, "SELECT slug FROM projects ORDER BY id")]
@@ -85,6 +85,6 @@ def test_rows_survive_upgrade_to_head_and_a_step_down_and_up(make_test_database,
     assert query(database.url, "SELECT payload->>'to' FROM events WHERE id = 2") == [("complete",)]
 
     at_head = dump(database.url)
-    migrations.downgrade(database.url, "-1")
-    migrations.upgrade(database.url, "head")
+    pgdb_migrations.downgrade(database.url, "-1")
+    pgdb_migrations.upgrade(database.url, "head")
     assert dump(database.url) == at_head

@@ -3,7 +3,7 @@
 Each kind of disagreement fails exactly one test here, with the whole finding:
 the schemas (snapshot, then pg_dump as a backstop, then Alembic's autogenerate) in
 ``test_migrations_and_models_build_identical_schemas``, column order (reported unless
-``--column-order=fail``) in ``test_column_order``, the revision graph and each
+``--pgdb-column-order=fail``) in ``test_column_order``, the revision graph and each
 downgrade in the tests after them.
 """
 
@@ -13,10 +13,10 @@ import warnings
 
 import pytest
 
-from claude_headspace.connections import admin_connection
 from claude_headspace.database import db
-from claude_headspace.testing import parity
-from claude_headspace.testing.migrations import autogenerate_diff, describe_autogenerate
+from pytest_flask_pgdb import parity
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.parity.migrations import autogenerate_diff, describe_autogenerate
 
 
 def fail_if_any(title, entries):
@@ -49,9 +49,9 @@ def test_migrations_and_models_build_identical_schemas(
 
 
 def test_column_order(migrated_schema, models_schema, pytestconfig):
-    """Reported as a warning by default; ``--column-order=fail`` makes it fail."""
+    """Reported as a warning by default; ``--pgdb-column-order=fail`` makes it fail."""
     differences = parity.column_order_differences(migrated_schema, models_schema)
-    mode = pytestconfig.getoption("column_order") or pytestconfig.getini("schema_column_order")
+    mode = pytestconfig.getoption("pgdb_column_order") or pytestconfig.getini("pgdb_column_order")
     if mode == "fail":
         fail_if_any("the migrations and the models order columns differently", differences)
     for difference in differences:
@@ -67,11 +67,11 @@ def test_the_pg_dump_backstop_ran(pg_dump):
         pytest.skip(message)
 
 
-def test_single_head_and_a_linear_unbroken_chain(migrations):
-    script = migrations.script_directory()
+def test_single_head_and_a_linear_unbroken_chain(pgdb_migrations):
+    script = pgdb_migrations.script_directory()
     assert len(script.get_heads()) == 1, f"several heads: {script.get_heads()}"
     assert len(script.get_bases()) == 1, f"several bases: {script.get_bases()}"
-    chain = migrations.revisions_in_order()
+    chain = pgdb_migrations.revisions_in_order()
     assert len(chain) >= 5
     assert chain[0].down_revision is None
     for previous, current in itertools.pairwise(chain):
@@ -84,7 +84,7 @@ def test_single_head_and_a_linear_unbroken_chain(migrations):
 
 
 def test_stairway_every_revision_goes_down_to_its_parent_and_up_again(
-    make_test_database, migrations, pg_dump, migrated_schema
+    pgdb_make_database, pgdb_migrations, pg_dump, migrated_schema
 ):
     """Upgrade one revision, downgrade it, upgrade it again: from base to head.
 
@@ -92,18 +92,18 @@ def test_stairway_every_revision_goes_down_to_its_parent_and_up_again(
     first revision: an empty database), and the second upgrade the same schema as
     the first. Ends at head, which must be what ``flask db upgrade`` builds.
     """
-    database = make_test_database("stairway")
+    database = pgdb_make_database("stairway")
     below = parity.read_schema(database.url, pg_dump)
-    for script in migrations.revisions_in_order():
-        migrations.upgrade(database.url, script.revision)
+    for script in pgdb_migrations.revisions_in_order():
+        pgdb_migrations.upgrade(database.url, script.revision)
         above = parity.read_schema(database.url, pg_dump)
-        migrations.downgrade(database.url, "-1")
+        pgdb_migrations.downgrade(database.url, "-1")
         after_downgrade = parity.read_schema(database.url, pg_dump)
         fail_if_any(
             f"the downgrade of {script.revision} does not give back the schema before it",
             parity.schema_differences(below, after_downgrade, ("before", "after downgrade")),
         )
-        migrations.upgrade(database.url, script.revision)
+        pgdb_migrations.upgrade(database.url, script.revision)
         below = parity.read_schema(database.url, pg_dump)
         fail_if_any(
             f"{script.revision}: upgrade, downgrade, upgrade does not give the same schema",

@@ -4,8 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from claude_headspace.testing.blocker import block_database_access
-from claude_headspace.testing.settings import CONFIG_ENVIRONMENT
+from claude_headspace.config import CONFIG_ENVIRONMENT
+from pytest_flask_pgdb.blocker import block_database_access
+from pytest_flask_pgdb.settings import TEST_ENVIRONMENT
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +18,6 @@ def _block_database() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _isolated_config(monkeypatch, tmp_path) -> None:
     """No developer setting leaks in: no config.yaml in cwd, no DATABASE_* variables."""
-    for name in CONFIG_ENVIRONMENT:
+    for name in (*CONFIG_ENVIRONMENT, *TEST_ENVIRONMENT):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -6,7 +6,7 @@ import psycopg2
 import pytest
 
 from claude_headspace import __version__, create_app
-from claude_headspace.testing.blocker import DatabaseAccessBlocked
+from pytest_flask_pgdb.blocker import DatabaseAccessBlocked
 
 PASSWORD = "s3cret-Pa55"
 

@@ -1,20 +1,21 @@
-"""The test machinery knows the app only through the fixtures of tests/conftest.py."""
+"""The plugin knows the app only through its binding in tests/conftest.py."""
 
 import subprocess
 import sys
 from pathlib import Path
 
-import claude_headspace.testing
+import pytest_flask_pgdb
 
+PACKAGE = Path(pytest_flask_pgdb.__file__).parent
 MACHINERY = sorted(
-    f"claude_headspace.testing.{path.stem}"
-    for path in Path(claude_headspace.testing.__file__).parent.glob("*.py")
+    "pytest_flask_pgdb." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+    for path in PACKAGE.rglob("*.py")
     if path.stem != "__init__"
 )
-APP = ("claude_headspace.models", "claude_headspace.app", "claude_headspace.database")
+APP = ("claude_headspace",)
 
 
-def test_importing_every_machinery_module_imports_nothing_of_the_app():
+def test_importing_every_plugin_module_imports_nothing_of_the_app():
     """In a fresh interpreter: what the imports pull in, directly or through others."""
     code = (
         "import sys\n"

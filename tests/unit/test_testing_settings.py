@@ -5,23 +5,29 @@ from pathlib import Path
 
 import pytest
 
-from claude_headspace.testing.settings import (
+from pytest_flask_pgdb.settings import (
     DEFAULT_LOCK_WAIT_SECONDS,
     SettingsError,
     TestSettings,
     read_settings,
 )
+from tests.plugin_binding import app_database
 
 SECRET = "hunter2-S3cret"
 
 
+def read(env, config_path=None, **options):
+    """The plugin's settings as our app's binding (tests/plugin_binding.py) feeds them."""
+    return read_settings(env, app_database=app_database(env, config_path), **options)
+
+
 def settings(env=None, **options):
-    return read_settings(env or {}, **options)
+    return read(env or {}, **options)
 
 
 def refused(env, match, **options):
     with pytest.raises(SettingsError, match=match) as err:
-        read_settings(env, **options)
+        read(env, **options)
     assert SECRET not in err.value.message
     assert "\n" not in err.value.message
     return err.value.message
@@ -199,7 +205,7 @@ def test_cleanup_precedence_option_then_environment_then_ini():
     assert settings(env, cleanup_option="delete", cleanup_ini="truncate").cleanup == "delete"
     assert settings(env, cleanup_ini="delete").cleanup == "truncate"
     assert settings({}, cleanup_ini="truncate").cleanup == "truncate"
-    refused({}, "ini db_cleanup='quick'", cleanup_ini="quick")
+    refused({}, "ini pgdb_cleanup='quick'", cleanup_ini="quick")
 
 
 def test_bindir_must_be_an_absolute_path():

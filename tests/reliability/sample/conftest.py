@@ -13,7 +13,13 @@ import pytest
 
 # The app plugs in exactly as in the project's own suites (the harness puts the
 # checkout on PYTHONPATH).
-from tests.conftest import app_factory, database_metadata, migrations_directory  # noqa: F401
+from tests.conftest import (  # noqa: F401
+    app,
+    pgdb_app_factory,
+    pgdb_metadata,
+    pgdb_migrations_directory,
+    pytest_pgdb_app_database,
+)
 
 
 def pause(point: str) -> None:
@@ -28,12 +34,12 @@ def pause(point: str) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _pause_points(test_database):
+def _pause_points(pgdb_database):
     pause("setup")
     yield
     pause("teardown")
 
 
 @pytest.fixture(autouse=True)
-def _empty_database_for_each_test(clean_database):
+def _empty_database_for_each_test(pgdb_clean):
     """As in tests/integration: every test starts empty, ids from 1."""

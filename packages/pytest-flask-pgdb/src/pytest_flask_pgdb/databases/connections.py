@@ -1,0 +1,79 @@
+"""Connections outside the app's pool: administrative work on a PostgreSQL server.
+
+One primitive serves ``flask create-db`` (``cli.py``) and the test machinery (server
+checks, creating and dropping test databases, the cleaner): an engine without a pool,
+in autocommit, with a bounded connect. Also the one-line, password-free description of
+a database error that every user-facing message uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import NullPool
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+ADMIN_APPLICATION_NAME = "pytest_flask_pgdb.admin"
+# Server-side limits an administrator may set on the server, a database or a role. An
+# administrative session is idle for long stretches (it holds a lock for a whole test
+# run) or runs one long statement (CREATE DATABASE): these would end it.
+ADMIN_TIMEOUTS_OFF = (
+    "SELECT set_config(name, '0', false) FROM pg_settings WHERE name IN "
+    "('idle_session_timeout', 'idle_in_transaction_session_timeout', "
+    "'statement_timeout', 'lock_timeout')"
+)
+
+
+def admin_engine(url: URL | str, application_name: str = ADMIN_APPLICATION_NAME) -> Engine:
+    """An engine for administrative work: no pool, autocommit, bounded connect.
+
+    Every connection switches off the server-side session timeouts (see above) and
+    uses TCP keepalives, so a connection held for hours stays ours.
+    """
+    engine = create_engine(
+        url,
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": application_name,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    )
+
+    @event.listens_for(engine, "connect")
+    def _timeouts_off(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(ADMIN_TIMEOUTS_OFF)
+        dbapi_connection.commit()
+
+    return engine
+
+
+@contextmanager
+def admin_connection(
+    url: URL | str, application_name: str = ADMIN_APPLICATION_NAME
+) -> Iterator[Connection]:
+    """One administrative connection to ``url``, closed (and its engine disposed) after."""
+    engine = admin_engine(url, application_name)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, password-free description of a database error."""
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    message = lines[0] if lines else type(original).__name__
+    return f"{type(original).__name__}: {message}"

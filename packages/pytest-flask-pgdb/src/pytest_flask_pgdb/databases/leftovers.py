@@ -1,0 +1,57 @@
+"""What test runs left behind, and removing it: ``pytest --pgdb-leftovers [--pgdb-remove]``.
+
+Lists, on the server the tests use, every database this project's tests created (its
+mark: run, process, host, age), each either in use by a live run or abandoned by a
+dead one, and this user's private-cluster directory: clusters of live and dead runs and
+the ``initdb`` template caches. Runs remove what dead runs left by themselves; this is
+for looking, and for a clean slate.
+
+Removing drops the project's abandoned databases and deletes the clusters of dead runs
+and the template caches. It never touches a database without the tests' mark, another
+project's, nor one a live run holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from pytest_flask_pgdb.databases import cluster
+from pytest_flask_pgdb.databases.connections import admin_connection, describe_error
+from pytest_flask_pgdb.databases.lifecycle import drop_abandoned, marked_databases
+from pytest_flask_pgdb.databases.server import MAINTENANCE_DATABASE
+from pytest_flask_pgdb.settings import TestSettings
+from pytest_flask_pgdb.urls import address_of
+
+
+def report_leftovers(settings: TestSettings, *, remove: bool, say: Callable[[str], None]) -> None:
+    """Say what test runs left (and, with ``remove``, remove what dead runs left)."""
+    where = address_of(settings.test_url)
+    try:
+        with admin_connection(settings.test_url.set(database=MAINTENANCE_DATABASE)) as admin:
+            every = marked_databases(admin)
+            databases = marked_databases(admin, settings.project)
+            for name, mark, abandoned in databases:
+                state = "abandoned by a dead run" if abandoned else "in use by a live run"
+                made = (
+                    f"run {mark.run[:12]}, pid {mark.pid} on {mark.host}, {mark.created}"
+                    if mark is not None
+                    else "being created, or left half-created by a crash"
+                )
+                say(f"database {name} on {where}: {state} ({made})")
+            if remove:
+                for name in drop_abandoned(admin, settings.project):
+                    say(f"dropped database {name}")
+            elif not databases:
+                say(f"no test databases on {where} (project {settings.project})")
+            others = len(every) - len(databases)
+            if others:
+                say(f"{others} test database(s) of other projects on {where}: left alone")
+    except SQLAlchemyError as exc:
+        say(f"no test databases listed: the server at {where}: {describe_error(exc)}")
+    for path, what in cluster.leftovers():
+        say(f"private cluster files {path}: {what}")
+    if remove:
+        for path in cluster.remove_leftovers():
+            say(f"removed {path}")

@@ -1,0 +1,394 @@
+"""The life of one test database: claim, sweep abandoned ones, create marked, drop.
+
+A run **claims** its database with a session-level advisory lock on the name, held by
+an administrative connection to the server's ``postgres`` database for the whole run.
+That connection switches off the server-side session timeouts, so an administrator's
+``idle_session_timeout`` cannot end it; if it is ended anyway the cleaner notices at
+the next test and the run stops (see ``cleanup.py``).
+
+* Only **marked** databases (see ``guard.py``) are ever dropped: a database with a
+  test name and no mark stops the run with a message, and is left as it is.
+* A marked database whose lock nobody holds and that nobody is connected to was left
+  by an interrupted run: any run of the same project drops it (whatever its name:
+  helper databases too). Other projects' databases on a shared server are left alone.
+* A database whose lock is held, or that has sessions, belongs to a live run: it is
+  never dropped, and a second run asking for the same name waits a little, then fails.
+
+PostgreSQL releases the lock when the holding connection ends, also when the process
+holding it is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from pytest_flask_pgdb.databases.connections import admin_connection, admin_engine, describe_error
+from pytest_flask_pgdb.databases.guard import (
+    MARK_LIKE,
+    STAGING_SQL,
+    Mark,
+    database_exists_with_mark,
+    is_staging_of,
+    require_own_connection,
+    require_test_name,
+    staging_name,
+)
+from pytest_flask_pgdb.databases.server import (
+    CONNECTIONS_PER_WORKER,
+    Server,
+    is_too_many_clients,
+    too_many_clients_message,
+)
+from pytest_flask_pgdb.errors import DatabaseInUseError, TestDatabaseError, UnownedDatabaseError
+from pytest_flask_pgdb.settings import DEFAULT_LOCK_WAIT_SECONDS
+from pytest_flask_pgdb.urls import mask_url
+
+LOCK_NAMESPACE = 0x48535444  # "HSTD": keeps our advisory locks apart from anyone else's
+APPLICATION_NAME = "pytest_flask_pgdb"
+RECLAIM_SECONDS = 2.0  # how long a teardown waits for a lost claim's lock to come free
+
+_SESSIONS_ON = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+)
+# Connection slots open to this user: superusers may also use the reserved ones.
+_CONNECTION_LIMIT = text(
+    "SELECT current_setting('max_connections')::int - CASE WHEN rolsuper THEN 0 "
+    "ELSE current_setting('superuser_reserved_connections')::int END "
+    "FROM pg_roles WHERE rolname = current_user"
+)
+_ABANDONED_CANDIDATES = text(
+    "SELECT datname FROM pg_database "
+    "WHERE shobj_description(oid, 'pg_database') LIKE :mark OR datname ~ :staging "
+    "ORDER BY datname"
+)
+
+
+class TestDatabase:
+    """One test database on ``server``, created by ``run``; ``setup()`` then ``teardown()``."""
+
+    __test__ = False
+
+    def __init__(
+        self,
+        server: Server,
+        name: str,
+        *,
+        run: str,
+        project: str,
+        lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+        workers: int = 0,
+        alternative: str | None = None,
+    ) -> None:
+        self.server = server
+        self.name = require_test_name(name, "use")
+        self.url = server.url(name)
+        self.run = run
+        self.lock_wait = lock_wait
+        self.workers = workers
+        self.project = project
+        # A serial test database name no other run uses: advice for running side by side.
+        self.alternative = alternative or f"{name}_{os.getpid()}_test"
+        self._admin_engine = admin_engine(server.maintenance_url, APPLICATION_NAME)
+        self._admin: Connection | None = None
+        self._owned = False  # True once we hold the name's lock: only then may we drop it
+        self._staging: str | None = None  # created, not yet renamed to our name
+        self._mark = Mark.new(run, project).comment()
+
+    @property
+    def claim_pid(self) -> int | None:
+        """The backend pid of the connection that holds our claim (for the cleaner)."""
+        if self._admin is None:
+            return None
+        return int(self._admin.connection.dbapi_connection.get_backend_pid())  # type: ignore[union-attr]
+
+    # -- lifecycle ---------------------------------------------------------------
+    def setup(self, metadata: MetaData | None = None) -> None:
+        """Claim the name, drop abandoned databases, create ours marked, build the schema."""
+        try:
+            self._admin = self._admin_engine.connect()
+            self._check_capacity()
+            self._claim(self.name)
+            self._owned = True
+            self.drop_abandoned()
+            exists, mark = database_exists_with_mark(self._admin, self.name)
+            if exists and mark is None:
+                raise UnownedDatabaseError(self._unowned_message())
+            if exists:
+                self._drop(self.name)  # a marked leftover of an interrupted run
+            self._create()
+            if metadata is not None:
+                self.build_schema(metadata)
+        except SQLAlchemyError as exc:
+            self.teardown()
+            if is_too_many_clients(exc):
+                raise TestDatabaseError(
+                    too_many_clients_message(self.server.describe(), self.workers)
+                ) from None
+            raise TestDatabaseError(
+                f"could not create test database {self.name!r} on {self.server.describe()}: "
+                f"{describe_error(exc)}. The user needs the CREATEDB privilege; check "
+                f"TEST_DATABASE_URL or the database settings ({mask_url(self.url)})."
+            ) from None
+        except BaseException:  # TestDatabaseError, or Ctrl-C in the middle of it all
+            self.teardown()
+            raise
+
+    def rebuild(self, metadata: MetaData) -> None:
+        """Drop and create the database again with its schema: the state setup made.
+
+        For a test that changed more than rows. The claim is kept throughout; a mark the
+        test changed is put back first (we created this database and still hold it).
+        """
+        if self._admin is None or not self._owned:
+            raise TestDatabaseError(f"cannot rebuild {self.name!r}: this run does not hold it")
+        self._admin.execute(
+            text(f"COMMENT ON DATABASE {self._quote(self.name)} IS :mark").bindparams(
+                mark=self._mark
+            )
+        )
+        self._drop(self.name)
+        self._create()
+        self.build_schema(metadata)
+
+    def build_schema(self, metadata: MetaData) -> None:
+        try:
+            with admin_connection(self.url, APPLICATION_NAME) as connection, connection.begin():
+                require_own_connection(connection, self.run, "build a schema in")
+                metadata.create_all(connection)
+        except SQLAlchemyError as exc:
+            raise TestDatabaseError(
+                f"could not build the schema of test database {self.name!r} from the "
+                f"pgdb_metadata fixture: {describe_error(exc)}"
+            ) from None
+
+    def teardown(self) -> None:
+        """Drop what we created (even with connections still open) and release the claim.
+
+        On the claim's own connection if it still works; otherwise (the claim was lost,
+        or an interrupt left the connection unusable) on a fresh one, dropping only
+        what it can claim again: anything else may belong to another run by now.
+        """
+        mine = [n for n in (self._staging, self.name if self._owned else None) if n]
+        self._staging, self._owned = None, False
+        try:
+            if mine:
+                try:
+                    self._drop_mine(mine, claimed=True)
+                except SQLAlchemyError:
+                    self._close_admin()
+                    self._admin = self._admin_engine.connect()
+                    self._drop_mine(mine, claimed=False)
+        finally:
+            self._close_admin()
+            self._admin_engine.dispose()
+
+    def _drop_mine(self, names: list[str], *, claimed: bool) -> None:
+        if self._admin is None:
+            raise _NoConnection("no administrative connection")
+        self._admin.execute(text("SELECT 1"))  # raises if the connection was ended
+        for name in names:
+            if not claimed and not self._reclaim(name):
+                continue  # another run took it: not ours to drop any more
+            exists, mark = database_exists_with_mark(self._admin, name)
+            if exists and ((mark is not None and mark.run == self.run) or self._is_staging(name)):
+                self._drop(name)
+
+    def _reclaim(self, name: str) -> bool:
+        """Take the name's lock again after our claim was lost.
+
+        The session that held it may still be exiting (its lock goes with it a moment
+        after ``pg_terminate_backend`` returns): try for up to ``RECLAIM_SECONDS``.
+        """
+        assert self._admin is not None
+        deadline = time.monotonic() + RECLAIM_SECONDS
+        while not try_lock(self._admin, name):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)  # the server's lock table, polled: no event crosses to us
+        return True
+
+    def _close_admin(self) -> None:
+        if self._admin is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._admin.close()  # ends the session: releases the advisory locks
+            self._admin = None
+
+    def _check_capacity(self) -> None:
+        """Fail up front when the server cannot hold every worker's connections."""
+        assert self._admin is not None
+        limit = self._admin.scalar(_CONNECTION_LIMIT)
+        needed = max(self.workers, 1) * CONNECTIONS_PER_WORKER
+        if limit is not None and limit < needed:
+            raise TestDatabaseError(
+                f"{too_many_clients_message(self.server.describe(), self.workers)} "
+                f"(max_connections allows {limit} for this user)"
+            )
+
+    # -- abandoned databases -------------------------------------------------------
+    def drop_abandoned(self) -> list[str]:
+        """Drop marked databases (and staging leftovers) no live run holds or uses."""
+        assert self._admin is not None
+        return drop_abandoned(self._admin, self.project, keep=self.name)
+
+    # -- primitives ------------------------------------------------------------------
+    def _create(self) -> None:
+        """CREATE under a staging name, mark it, then rename: never unmarked under ours."""
+        assert self._admin is not None
+        staging = staging_name(self.project)
+        self._claim(staging)
+        try:
+            self._staging = staging
+            self._admin.execute(text(f"CREATE DATABASE {self._quote(staging)}"))
+            self._admin.execute(
+                text(f"COMMENT ON DATABASE {self._quote(staging)} IS :mark").bindparams(
+                    mark=self._mark
+                )
+            )
+            self._admin.execute(
+                text(f"ALTER DATABASE {self._quote(staging)} RENAME TO {self._quote(self.name)}")
+            )
+            self._staging = None
+        finally:
+            unlock(self._admin, staging)
+        # Test data is deleted after every test: commits need not wait for the disk.
+        # A setting of this database only; the server's configuration is untouched.
+        self._admin.execute(
+            text(f"ALTER DATABASE {self._quote(self.name)} SET synchronous_commit = off")
+        )
+
+    def _drop(self, name: str) -> None:
+        """DROP a marked database: the name and the mark are checked right before."""
+        assert self._admin is not None
+        _, mark = database_exists_with_mark(self._admin, name)
+        if mark is None and not self._is_staging(name):
+            raise UnownedDatabaseError(self._unowned_message(name))
+        _drop_database(self._admin, name)
+
+    def _is_staging(self, name: str) -> bool:
+        return is_staging_of(name, self.project)
+
+    def _sessions(self, name: str) -> int:
+        assert self._admin is not None
+        return _sessions_on(self._admin, name)
+
+    def _claim(self, name: str) -> None:
+        """Take the name's lock, and see nobody connected; wait up to ``lock_wait``."""
+        assert self._admin is not None
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            if try_lock(self._admin, name):
+                if not self._sessions(name):
+                    return
+                unlock(self._admin, name)  # a run whose claim was lost still uses it
+            if time.monotonic() >= deadline:
+                raise DatabaseInUseError(
+                    f"test database {name!r} on {self.server.describe()} is in use by another "
+                    f"live test run (waited {self.lock_wait:g} s). Wait for that run to "
+                    "finish, or run side by side under another name: set TEST_DATABASE_URL "
+                    f"to e.g. {mask_url(self.url.set(database=self._other_name()))}."
+                )
+            time.sleep(0.2)
+
+    def _unowned_message(self, name: str | None = None) -> str:
+        name = name or self.name
+        other = mask_url(self.url.set(database=self._other_name()))
+        return (
+            f"database {name!r} exists on {self.server.describe()} but was not created by "
+            "the tests (it has no test-run mark), so they will neither empty nor drop it. If "
+            f"it is disposable, drop it yourself (DROP DATABASE {name};); otherwise set "
+            f"TEST_DATABASE_URL to another name, e.g. {other}."
+        )
+
+    def _other_name(self) -> str:
+        return self.alternative
+
+    def _quote(self, name: str) -> str:
+        assert self._admin is not None
+        return self._admin.dialect.identifier_preparer.quote(name)
+
+
+def try_lock(connection: Connection, name: str) -> bool:
+    """Take the claim on ``name`` for ``connection``'s session, if nobody holds it."""
+    return bool(
+        connection.scalar(
+            text("SELECT pg_try_advisory_lock(:ns, hashtext(:name))"),
+            {"ns": LOCK_NAMESPACE, "name": name},
+        )
+    )
+
+
+def unlock(connection: Connection, name: str) -> None:
+    connection.execute(
+        text("SELECT pg_advisory_unlock(:ns, hashtext(:name))"),
+        {"ns": LOCK_NAMESPACE, "name": name},
+    )
+
+
+def marked_databases(
+    connection: Connection, project: str | None = None
+) -> list[tuple[str, Mark | None, bool]]:
+    """Every marked (or staging) database, of ``project`` if given: ``(name, mark, abandoned)``.
+
+    Abandoned: no live run holds its lock and nobody is connected to it.
+    """
+    found = []
+    for name in connection.scalars(
+        _ABANDONED_CANDIDATES, {"mark": MARK_LIKE, "staging": STAGING_SQL}
+    ).all():
+        _, mark = database_exists_with_mark(connection, name)
+        if project is not None and not _of_project(name, mark, project):
+            continue
+        held = not try_lock(connection, name)
+        if not held:
+            unlock(connection, name)
+        found.append((name, mark, not held and not _sessions_on(connection, name)))
+    return found
+
+
+def drop_abandoned(connection: Connection, project: str, keep: str | None = None) -> list[str]:
+    """Drop every abandoned marked database of ``project`` but ``keep``; what was dropped.
+
+    Each is claimed (its lock) before it is checked again and dropped, so a run that
+    starts meanwhile keeps its database.
+    """
+    dropped = []
+    for name in connection.scalars(
+        _ABANDONED_CANDIDATES, {"mark": MARK_LIKE, "staging": STAGING_SQL}
+    ).all():
+        if name == keep or not try_lock(connection, name):
+            continue
+        try:
+            exists, mark = database_exists_with_mark(connection, name)
+            if exists and _of_project(name, mark, project) and not _sessions_on(connection, name):
+                _drop_database(connection, name)
+                dropped.append(name)
+        finally:
+            unlock(connection, name)
+    return dropped
+
+
+def _of_project(name: str, mark: Mark | None, project: str) -> bool:
+    """Marked by ``project``, or its staging leftover (a crash before the mark)."""
+    return mark.project == project if mark is not None else is_staging_of(name, project)
+
+
+def _drop_database(connection: Connection, name: str) -> None:
+    """DROP a test-named database whose mark the caller has checked."""
+    require_test_name(name, "drop")
+    quoted = connection.dialect.identifier_preparer.quote(name)
+    # FORCE (PostgreSQL 13+) terminates sessions a test may have leaked.
+    connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+
+
+def _sessions_on(connection: Connection, name: str) -> int:
+    return int(connection.scalar(_SESSIONS_ON, {"name": name}) or 0)
+
+
+class _NoConnection(SQLAlchemyError):
+    """Teardown found no administrative connection to work on."""

@@ -1,0 +1,77 @@
+"""Schema parity: what differs between two schemas, found once and said in full.
+
+A :class:`Schema` is what is known of one database's schema at one moment: its catalog
+snapshot (``snapshot.py``) and, when a ``pg_dump`` of the server's major version is on
+this machine, its normalised ``pg_dump --schema-only`` (``pgdump.py``).
+:func:`schema_differences` compares two: the snapshot's findings, or — only when the
+snapshot sees none — what pg_dump sees, which would be a gap in the snapshot. Column
+order is compared apart (:func:`column_order_differences`): Alembic's ``add_column``
+always appends, so migrations and models may legitimately disagree on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.parity.pgdump import diff_dumps, dump_schema, find_pg_dump
+from pytest_flask_pgdb.parity.snapshot import COLUMN_ORDER, Snapshot, diff_snapshots, take_snapshot
+
+BACKSTOP = (
+    "pg_dump --schema-only sees a difference the snapshot did not report; teach "
+    "pytest_flask_pgdb/parity/snapshot.py to read it. pg_dump's statements:"
+)
+
+
+class ColumnOrderWarning(UserWarning):
+    """Migrations and models order a table's columns differently (reported, not failed)."""
+
+
+@dataclass(frozen=True)
+class Schema:
+    snapshot: Snapshot
+    dump: list[str] | None  # normalised pg_dump statements; None without a matching pg_dump
+
+
+def read_schema(url: URL, pg_dump: Path | None) -> Schema:
+    with admin_connection(url) as connection:
+        snapshot = take_snapshot(connection)
+    return Schema(snapshot, dump_schema(pg_dump, url) if pg_dump else None)
+
+
+def matching_pg_dump(url: URL, bindir: Path | None = None) -> Path | None:
+    """A ``pg_dump`` of the major version of the server at ``url``, or None."""
+    with admin_connection(url) as connection:
+        version = int(connection.scalar(text("SHOW server_version_num")))
+    return find_pg_dump(version // 10000, bindir)
+
+
+def schema_differences(
+    left: Schema, right: Schema, labels: tuple[str, str] = ("migrations", "models")
+) -> list[str]:
+    """Every difference but column order, one entry each; empty when the schemas match."""
+    found = diff_snapshots(
+        left.snapshot.without(COLUMN_ORDER), right.snapshot.without(COLUMN_ORDER), labels
+    )
+    if found or left.dump is None or right.dump is None:
+        return found
+    missed = diff_dumps(left.dump, right.dump, labels)
+    return [BACKSTOP + "\n" + "\n".join(missed)] if missed else []
+
+
+def column_order_differences(
+    left: Schema, right: Schema, labels: tuple[str, str] = ("migrations", "models")
+) -> list[str]:
+    return diff_snapshots(
+        left.snapshot.of_kind(COLUMN_ORDER), right.snapshot.of_kind(COLUMN_ORDER), labels
+    )
+
+
+def report(title: str, entries: list[str]) -> str:
+    """A failure message: the title, then each entry in full (continuation lines indented)."""
+    body = "\n".join("- " + entry.replace("\n", "\n  ") for entry in entries)
+    return f"{title}:\n{body}"

@@ -1,0 +1,114 @@
+"""Drive the real Flask-Migrate/Alembic history against a test database.
+
+Used by the schema parity checks (through the ``migrations`` fixture): upgrade and
+downgrade through ``flask_migrate`` (the same code path as ``flask db upgrade``), the
+revision graph, and Alembic's autogenerate comparison.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import flask_migrate
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from flask import Flask
+from sqlalchemy import MetaData
+from sqlalchemy.engine import URL, Connection
+
+from pytest_flask_pgdb.databases.guard import require_test_name
+
+
+@dataclass(frozen=True)
+class Migrations:
+    """The app's Flask-Migrate history (``directory``), run on test databases.
+
+    ``pgdb_app_factory`` is the project's fixture of that name: the app it builds for a test
+    database's URL runs the migrations exactly as ``flask db upgrade`` would.
+    """
+
+    directory: Path
+    app_factory: Callable[..., Flask]
+
+    def script_directory(self) -> ScriptDirectory:
+        return ScriptDirectory(str(self.directory))
+
+    def revisions_in_order(self) -> list[Script]:
+        """Every revision from the first to head."""
+        return list(reversed(list(self.script_directory().walk_revisions())))
+
+    @contextmanager
+    def app_on(self, url: URL) -> Iterator[Flask]:
+        """An app bound to the test database ``url``, in an app context."""
+        from pytest_flask_pgdb.plugin import (
+            sqlalchemy_of,  # one check that the factory's app has a db
+        )
+
+        require_test_name(url.database, "migrate")
+        app = self.app_factory(database_url=url.render_as_string(hide_password=False))
+        sqlalchemy = sqlalchemy_of(app)
+        with app.app_context():
+            try:
+                yield app
+            finally:
+                sqlalchemy.session.remove()
+                sqlalchemy.engine.dispose()
+
+    def upgrade(self, url: URL, revision: str = "head") -> None:
+        with self.app_on(url):
+            _quietly(flask_migrate.upgrade, str(self.directory), revision)
+
+    def downgrade(self, url: URL, revision: str = "-1") -> None:
+        with self.app_on(url):
+            _quietly(flask_migrate.downgrade, str(self.directory), revision)
+
+
+def _quietly(command: Any, *args: Any) -> None:
+    # Alembic logs every step at INFO; the parity checks run dozens of them.
+    alembic_logger = logging.getLogger("alembic")
+    level = alembic_logger.level
+    alembic_logger.setLevel(logging.WARNING)
+    try:
+        command(*args)
+    finally:
+        alembic_logger.setLevel(level)
+
+
+def autogenerate_diff(connection: Connection, metadata: MetaData) -> list[Any]:
+    """What ``flask db migrate`` would write: Alembic's comparison, types and defaults on."""
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return compare_metadata(context, metadata)
+
+
+def describe_autogenerate(diff: list[Any]) -> list[str]:
+    """Alembic's comparison as readable lines: ``modify_comment agents.session_uuid: …``."""
+    lines = []
+    for item in diff:
+        for operation in item if isinstance(item, list) else [item]:
+            name, *args = operation
+            if name.startswith("modify_"):
+                _schema, table, column, _existing, database_value, models_value = args
+                lines.append(
+                    f"{name} {table}.{column}: database {database_value!r}, models {models_value!r}"
+                )
+            else:
+                # (schema, table name, Column): the column names its table itself
+                objects = [a for a in args if a is not None and not isinstance(a, str)]
+                lines.append(f"{name} " + ", ".join(_described(a) for a in objects or args))
+    return lines
+
+
+def _described(thing: Any) -> str:
+    table = getattr(thing, "table", None)
+    name = getattr(thing, "name", None)
+    if table is not None and name is not None:
+        return f"{table.name}.{name}"
+    return str(name) if name is not None else repr(thing)

@@ -1,0 +1,403 @@
+"""A canonical description of one database's schema, read from the PostgreSQL catalogs.
+
+Two databases built different ways (migrations vs ``create_all``) are compared by
+their snapshots; :func:`diff_snapshots` says what differs, one entry per object:
+
+    column public.projects.name: collation — migrations: (none), models: pg_catalog."C"
+
+A snapshot is every object ``pg_dump --schema-only`` prints for the database's own
+schemas (``public`` and any other), each as ``(kind, name) -> {attribute: text}``:
+schemas, extensions, tables (persistence, storage options, row-level security, replica
+identity, partitioning, inheritance), columns (type, collation, nullability, default,
+identity, generated, storage, compression, statistics), column order, constraints,
+indexes, sequences and their options, views and materialised views, triggers and their
+enabled state, rules, policies, functions, procedures and aggregates, enums, domains,
+range and composite types, extended statistics, event triggers, default privileges —
+with the grants and the comment of each. Objects an extension created are described
+by the extension. Definitions come from the server's own ``pg_get_*def`` functions, so
+both sides are rendered the same way. ``alembic_version`` and the schema the test
+machinery keeps in its databases are left out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from pytest_flask_pgdb.reset.isolation import DDL_COUNTER_EVENT_TRIGGER, DDL_COUNTER_SCHEMA
+
+IGNORED_TABLES = ("alembic_version",)
+COLUMN_ORDER = "column order"  # its own kind: Alembic's add_column always appends
+
+# How pg_dump words a trigger's, rule's or event trigger's state ('O', enabled: nothing).
+_ENABLED = (
+    "CASE {} WHEN 'D' THEN 'DISABLED' WHEN 'R' THEN 'ENABLE REPLICA' "
+    "WHEN 'A' THEN 'ENABLE ALWAYS' END"
+)
+# Triggers and rules: objects of a table with a definition, a state and a comment.
+_OF_TABLE = """
+SELECT '{kind}', rel.name || '.' || quote_ident(o.{name}), json_build_object(
+    'definition', {definition}(o.oid, true),
+    'enabled', {enabled},
+    'comment', obj_description(o.oid, '{catalog}'))
+FROM {catalog} o JOIN rel ON rel.oid = o.{table}
+WHERE {which}"""
+_OBJECTS_OF_TABLES = {  # kind: catalog, name, table, definition, state, which
+    # as pg_dump: no internal (foreign key) triggers, no clones on partitions
+    "trigger": (
+        "pg_trigger", "tgname", "tgrelid", "pg_get_triggerdef", "tgenabled",
+        "NOT o.tgisinternal AND o.tgparentid = 0",
+    ),
+    # a view's own _RETURN rule is the view
+    "rule": (
+        "pg_rewrite", "rulename", "ev_class", "pg_get_ruledef", "ev_enabled",
+        "o.rulename <> '_RETURN'",
+    ),
+}  # fmt: skip
+
+_OBJECTS = """
+WITH ns AS (
+    SELECT oid, nspname, nspacl FROM pg_namespace
+    WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', :machinery)
+      AND nspname !~ '^pg_(toast_)?temp_'
+),
+member AS (  -- objects an extension made: described by the extension, as pg_dump does
+    SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
+),
+rel AS (
+    SELECT c.oid, c.relname, c.relkind, c.relpersistence, c.reloptions, c.relacl,
+           c.relrowsecurity, c.relforcerowsecurity, c.relreplident, c.relam,
+           c.reltablespace, c.relispopulated, c.relpartbound,
+           format('%I.%I', ns.nspname, c.relname) AS name
+    FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+    WHERE NOT (ns.nspname = 'public' AND c.relname = ANY(CAST(:ignored AS text[])))
+      AND NOT EXISTS (SELECT 1 FROM member m
+                      WHERE m.classid = 'pg_class'::regclass AND m.objid = c.oid)
+)
+SELECT 'schema', quote_ident(nspname), json_build_object(
+    'grants', nspacl::text, 'comment', obj_description(oid, 'pg_namespace'))
+FROM ns
+UNION ALL
+SELECT 'extension', quote_ident(e.extname), json_build_object(
+    'version', e.extversion, 'schema', n.nspname::text,
+    'comment', obj_description(e.oid, 'pg_extension'))
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+UNION ALL
+SELECT 'table', name, json_build_object(
+    'kind', CASE relkind WHEN 'p' THEN 'partitioned' WHEN 'f' THEN 'foreign' END,
+    'persistence', CASE relpersistence WHEN 'u' THEN 'UNLOGGED' END,
+    'options', array_to_string(reloptions, ', '),
+    'access method', (SELECT amname FROM pg_am WHERE oid = relam AND amname <> 'heap'),
+    'tablespace', (SELECT spcname FROM pg_tablespace WHERE oid = reltablespace),
+    'row level security', CASE WHEN relforcerowsecurity THEN 'enabled, forced'
+                               WHEN relrowsecurity THEN 'enabled' END,
+    'replica identity', CASE relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
+                                          WHEN 'i' THEN 'index' END,
+    'partition key', CASE WHEN relkind = 'p' THEN pg_get_partkeydef(oid) END,
+    'partition bound', pg_get_expr(relpartbound, oid),
+    'inherits', (SELECT string_agg(inhparent::regclass::text, ', ' ORDER BY inhseqno)
+                 FROM pg_inherits WHERE inhrelid = rel.oid),
+    'grants', relacl::text, 'comment', obj_description(oid, 'pg_class'))
+FROM rel WHERE relkind IN ('r', 'p', 'f')
+UNION ALL
+SELECT 'column order', rel.name, json_build_object(
+    'columns', string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum))
+FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE rel.relkind IN ('r', 'p', 'f')
+GROUP BY rel.name
+UNION ALL
+SELECT 'column', rel.name || '.' || quote_ident(a.attname), json_build_object(
+    'type', format_type(a.atttypid, a.atttypmod),
+    'nullability', CASE WHEN a.attnotnull THEN 'NOT NULL' ELSE 'NULL' END,
+    'default', CASE WHEN a.attgenerated = '' THEN coalesce(pg_get_expr(d.adbin, d.adrelid),
+                                                           'none') END,
+    'generated', CASE WHEN a.attgenerated = 's'
+                      THEN 'ALWAYS AS (' || pg_get_expr(d.adbin, d.adrelid) || ') STORED' END,
+    'identity', CASE a.attidentity WHEN 'a' THEN 'GENERATED ALWAYS'
+                                   WHEN 'd' THEN 'GENERATED BY DEFAULT' END,
+    'collation', CASE WHEN a.attcollation <> t.typcollation THEN
+                      (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
+                       JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                       WHERE co.oid = a.attcollation) END,
+    'storage', CASE WHEN a.attstorage <> t.typstorage THEN
+                    CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL'
+                                      WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END END,
+    'compression', nullif(a.attcompression::text, ''),
+    'statistics', nullif(a.attstattarget, -1)::text,
+    -- options named pg_* are the server's own bookkeeping, left out by pg_dump too
+    'options', nullif(array_to_string(ARRAY(SELECT o FROM unnest(a.attoptions) AS o
+                                            WHERE o !~ '^pg_'), ', '), ''),
+    'grants', a.attacl::text,
+    'comment', col_description(rel.oid, a.attnum))
+FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE rel.relkind IN ('r', 'p', 'f', 'c')
+UNION ALL
+SELECT 'constraint', rel.name || '.' || quote_ident(con.conname), json_build_object(
+    'definition', pg_get_constraintdef(con.oid, true),
+    'comment', obj_description(con.oid, 'pg_constraint'))
+FROM pg_constraint con JOIN rel ON rel.oid = con.conrelid
+UNION ALL
+-- An index that backs a primary key, unique or exclusion constraint is the constraint's.
+SELECT 'index', i.name, json_build_object(
+    'definition', pg_get_indexdef(x.indexrelid),
+    'clustered', CASE WHEN x.indisclustered THEN 'yes' END,
+    'replica identity', CASE WHEN x.indisreplident THEN 'yes' END,
+    'comment', obj_description(i.oid, 'pg_class'))
+FROM pg_index x JOIN rel i ON i.oid = x.indexrelid
+WHERE NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = x.indexrelid
+                  AND con.contype IN ('p', 'u', 'x'))
+UNION ALL
+SELECT 'sequence', rel.name, json_build_object(
+    'type', format_type(s.seqtypid, NULL), 'start', s.seqstart::text,
+    'increment', s.seqincrement::text, 'min', s.seqmin::text, 'max', s.seqmax::text,
+    'cache', s.seqcache::text, 'cycle', CASE WHEN s.seqcycle THEN 'yes' ELSE 'no' END,
+    'owned by', owner.name,
+    -- an owned sequence follows its table's persistence: say it only where it differs
+    'persistence', CASE WHEN rel.relpersistence <> coalesce(owner.relpersistence, 'p')
+                        THEN CASE rel.relpersistence WHEN 'u' THEN 'UNLOGGED'
+                                                     ELSE 'LOGGED' END END,
+    'grants', rel.relacl::text, 'comment', obj_description(rel.oid, 'pg_class'))
+FROM rel JOIN pg_sequence s ON s.seqrelid = rel.oid
+LEFT JOIN LATERAL (
+    SELECT format('%I.%I.%I', tn.nspname, t.relname, a.attname) AS name, t.relpersistence
+    FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+    JOIN pg_namespace tn ON tn.oid = t.relnamespace
+    JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+    WHERE d.classid = 'pg_class'::regclass AND d.objid = rel.oid
+      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+) owner ON true
+UNION ALL
+SELECT CASE relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, name,
+    json_build_object(
+    'definition', pg_get_viewdef(oid, true),
+    'options', array_to_string(reloptions, ', '),
+    'populated', CASE WHEN relkind = 'm' AND NOT relispopulated THEN 'WITH NO DATA' END,
+    'column defaults', (SELECT string_agg(quote_ident(a.attname) || ' '
+                                          || pg_get_expr(d.adbin, d.adrelid), ', '
+                                          ORDER BY a.attnum)
+                        FROM pg_attrdef d JOIN pg_attribute a
+                        ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+                        WHERE d.adrelid = rel.oid),
+    'column comments', (SELECT string_agg(quote_ident(a.attname) || ' '
+                                          || quote_literal(col_description(rel.oid, a.attnum)),
+                                          ', ' ORDER BY a.attnum)
+                        FROM pg_attribute a WHERE a.attrelid = rel.oid AND a.attnum > 0
+                        AND col_description(rel.oid, a.attnum) IS NOT NULL),
+    'grants', relacl::text, 'comment', obj_description(oid, 'pg_class'))
+FROM rel WHERE relkind IN ('v', 'm')
+UNION ALL
+{of_tables}
+UNION ALL
+SELECT 'policy', rel.name || '.' || quote_ident(p.polname), json_build_object(
+    'command', CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                             WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+    'permissive', CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+    'roles', (SELECT string_agg(role, ', ' ORDER BY role)
+              FROM (SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE r::regrole::text END AS role
+                    FROM unnest(p.polroles) AS u(r)) roles),
+    'using', pg_get_expr(p.polqual, p.polrelid),
+    'with check', pg_get_expr(p.polwithcheck, p.polrelid),
+    'comment', obj_description(p.oid, 'pg_policy'))
+FROM pg_policy p JOIN rel ON rel.oid = p.polrelid
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
+                      ELSE 'function' END,
+       format('%I.%I(%s)', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+       json_build_object(
+    'definition', CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,
+    'aggregate', (SELECT concat_ws(', ', 'sfunc ' || ag.aggtransfn::text,
+                                   'stype ' || format_type(ag.aggtranstype, NULL),
+                                   'finalfunc ' || nullif(ag.aggfinalfn::oid, 0)::regproc,
+                                   'combinefunc ' || nullif(ag.aggcombinefn::oid, 0)::regproc,
+                                   'initcond ' || ag.agginitval)
+                  FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid),
+    'grants', p.proacl::text, 'comment', obj_description(p.oid, 'pg_proc'))
+FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+WHERE NOT EXISTS (SELECT 1 FROM member m
+                  WHERE m.classid = 'pg_proc'::regclass AND m.objid = p.oid)
+UNION ALL
+SELECT 'type', format('%I.%I', ns.nspname, t.typname), json_build_object(
+    'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range'
+                           WHEN 'c' THEN 'composite' ELSE 'base' END,
+    'labels', (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+               FROM pg_enum e WHERE e.enumtypid = t.oid),
+    'base type', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+    'nullability', CASE WHEN t.typnotnull THEN 'NOT NULL' END,
+    'default', t.typdefault,
+    'collation', CASE WHEN t.typtype = 'd' AND t.typcollation <>
+                           (SELECT b.typcollation FROM pg_type b WHERE b.oid = t.typbasetype)
+                      THEN t.typcollation::regcollation::text END,
+    'constraints', (SELECT string_agg(quote_ident(c.conname) || ' '
+                                      || pg_get_constraintdef(c.oid, true), ', '
+                                      ORDER BY c.conname)
+                    FROM pg_constraint c WHERE c.contypid = t.oid),
+    'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r
+                WHERE r.rngtypid = t.oid),
+    'grants', t.typacl::text, 'comment', obj_description(t.oid, 'pg_type'))
+FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
+WHERE t.typtype IN ('e', 'd', 'r', 'c', 'b')
+  AND NOT (t.typelem <> 0 AND t.typlen = -1)  -- arrays come with their element type
+  AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+  AND NOT EXISTS (SELECT 1 FROM member m
+                  WHERE m.classid = 'pg_type'::regclass AND m.objid = t.oid)
+UNION ALL
+SELECT 'statistics', format('%I.%I', ns.nspname, s.stxname), json_build_object(
+    'definition', pg_get_statisticsobjdef(s.oid),
+    'comment', obj_description(s.oid, 'pg_statistic_ext'))
+FROM pg_statistic_ext s JOIN ns ON ns.oid = s.stxnamespace
+UNION ALL
+SELECT 'event trigger', quote_ident(evtname), json_build_object(
+    'event', evtevent::text, 'tags', array_to_string(evttags, ', '),
+    'function', evtfoid::regproc::text,
+    'enabled', {enabled_evtenabled},
+    'comment', obj_description(oid, 'pg_event_trigger'))
+FROM pg_event_trigger WHERE evtname <> :machinery_trigger
+UNION ALL
+SELECT 'default privileges',
+       pg_get_userbyid(d.defaclrole) || coalesce(' in ' || quote_ident(n.nspname), '')
+       || ' on ' || d.defaclobjtype::text,
+       json_build_object('grants', d.defaclacl::text)
+FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+""".format(
+    of_tables="\nUNION ALL".join(
+        _OF_TABLE.format(
+            kind=kind,
+            catalog=catalog,
+            name=name,
+            table=table,
+            definition=definition,
+            enabled=_ENABLED.format(f"o.{state}"),
+            which=which,
+        )
+        for kind, (catalog, name, table, definition, state, which) in _OBJECTS_OF_TABLES.items()
+    ),
+    enabled_evtenabled=_ENABLED.format("evtenabled"),
+)
+
+
+@dataclass
+class Snapshot:
+    """``(kind, name) -> {attribute: text}`` for every object of a database's schemas."""
+
+    objects: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+
+    def of_kind(self, *kinds: str) -> Snapshot:
+        return Snapshot({key: v for key, v in self.objects.items() if key[0] in kinds})
+
+    def without(self, *kinds: str) -> Snapshot:
+        return Snapshot({key: v for key, v in self.objects.items() if key[0] not in kinds})
+
+    def names(self, of: str, **attributes: str) -> list[str]:
+        """Names of the objects of kind ``of`` whose attributes include ``attributes``."""
+        return sorted(
+            name
+            for (k, name), attrs in self.objects.items()
+            if k == of and all(attrs.get(a) == v for a, v in attributes.items())
+        )
+
+
+def take_snapshot(connection: Connection) -> Snapshot:
+    """Read the schema of the database ``connection`` is on."""
+    rows: Sequence[tuple[str, str, dict[str, str | None]]] = connection.execute(
+        text(_OBJECTS),
+        {
+            "ignored": list(IGNORED_TABLES),
+            "machinery": DDL_COUNTER_SCHEMA,
+            "machinery_trigger": DDL_COUNTER_EVENT_TRIGGER,
+        },
+    ).all()
+    return Snapshot(
+        {
+            (kind, name): {key: value for key, value in attributes.items() if value is not None}
+            for kind, name, attributes in rows
+        }
+    )
+
+
+def diff_snapshots(
+    left: Snapshot, right: Snapshot, labels: tuple[str, str] = ("migrations", "models")
+) -> list[str]:
+    """Every object that differs, one entry each, in full; empty when the two match.
+
+    An object on one side only is shown with all its attributes (a table with its
+    columns, constraints, indexes, triggers and owned sequences, as one entry); an
+    object on both sides with each attribute that differs, both values in full
+    (multi-line definitions as a unified diff).
+    """
+    a, b = labels
+    entries: dict[tuple[str, str], str] = {}
+    one_sided = {
+        key: (a, left.objects[key]) if key in left.objects else (b, right.objects[key])
+        for key in left.objects.keys() ^ right.objects.keys()
+    }
+    parts: dict[tuple[str, str], list[str]] = {}  # a table on one side takes its objects along
+    for key in sorted(left.objects.keys() | right.objects.keys()):
+        subject = f"{key[0]} {key[1]}"
+        if key in one_sided:
+            side, attributes = one_sided[key]
+            table = ("table", _table_of(key, attributes))
+            if key[0] != "table" and one_sided.get(table, ("",))[0] == side:
+                parts.setdefault(table, []).append(f"{subject}: {_describe(attributes)}")
+                continue
+            description = _describe(attributes)
+            entries[key] = f"{subject} only in {side}" + (f": {description}" if description else "")
+        else:
+            changes = _changes(left.objects[key], right.objects[key], labels)
+            if changes:
+                entries[key] = f"{subject}: " + "; ".join(changes)
+    return [
+        entry + ("\n" + indented("\n".join(parts[key])) if key in parts else "")
+        for key, entry in entries.items()
+    ]
+
+
+def _table_of(key: tuple[str, str], attributes: Mapping[str, str]) -> str:
+    """The table an object belongs to ('' for none), by its name or definition."""
+    kind, name = key
+    if kind == COLUMN_ORDER:
+        return name
+    if kind in ("column", "constraint", "trigger", "rule", "policy"):
+        return name.rsplit(".", 1)[0]
+    if kind == "index":
+        found = re.search(r" ON (?:ONLY )?(\S+) USING ", attributes.get("definition", ""))
+        return found.group(1) if found else ""
+    if kind == "sequence":
+        return attributes.get("owned by", "").rsplit(".", 1)[0]
+    return ""
+
+
+def _describe(attributes: Mapping[str, str]) -> str:
+    """``type text; nullability NULL``; a multi-line value (a definition) as a block."""
+    short = "; ".join(f"{k} {v}" for k, v in attributes.items() if "\n" not in v)
+    blocks = [f"{k}\n{indented(v)}" for k, v in attributes.items() if "\n" in v]
+    return "\n".join(filter(None, [short, *blocks]))
+
+
+def _changes(x: Mapping[str, str], y: Mapping[str, str], labels: tuple[str, str]) -> list[str]:
+    a, b = labels
+    changes = []
+    for attribute in [*x, *(k for k in y if k not in x)]:
+        was, now = x.get(attribute, "(none)"), y.get(attribute, "(none)")
+        if was == now:
+            continue
+        if "\n" in was or "\n" in now:
+            diff = difflib.unified_diff(was.splitlines(), now.splitlines(), a, b, lineterm="", n=2)
+            changes.append(f"{attribute}\n" + indented("\n".join(diff)))
+        elif len(was) + len(now) > 100:
+            width = max(len(a), len(b)) + 1
+            changes.append(f"{attribute}\n    {a + ':':{width}} {was}\n    {b + ':':{width}} {now}")
+        else:
+            changes.append(f"{attribute} — {a}: {was}, {b}: {now}")
+    return changes
+
+
+def indented(text: str) -> str:
+    """Every line of ``text`` indented by four spaces (a block inside a report entry)."""
+    return "\n".join("    " + line for line in text.splitlines())

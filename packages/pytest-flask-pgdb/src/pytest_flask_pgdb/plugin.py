@@ -1,0 +1,528 @@
+"""pytest wiring: settings, the databases' lifecycle, fixtures, leaks.
+
+Loaded by its ``pytest11`` entry point wherever pytest-flask-pgdb is installed. The
+order of a run:
+
+1. ``pytest_configure``: every setting is read and checked once (the xdist controller,
+   or the serial process) and handed to xdist workers as one object.
+2. ``pytest_collection_finish`` (each process that runs tests): when a collected test
+   needs a database, the server and the process's test database are set up now; a
+   failure stops the run before any test, with one line, once for the whole run.
+3. Tests run; after each, ``pgdb_clean`` empties the tables and reports leaks.
+4. ``pytest_sessionfinish``: the process drops what it created.
+
+Runs that need no database (unit tests, ``--collect-only``) never reach step 2.
+
+The binding (README, "Binding"): three session fixtures the project defines in its
+``conftest.py`` (``pgdb_metadata``, ``pgdb_app_factory``, ``pgdb_migrations_directory``)
+and, optionally, the ``pytest_pgdb_app_database`` hook (``hooks.py``): which database
+is the app's own. Every fixture the plugin provides is named ``pgdb_*``, so an app's
+own ``app``, ``client`` and ``db_session`` fixtures (or pytest-flask's) never collide.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import pytest
+
+from pytest_flask_pgdb import environment_variable
+from pytest_flask_pgdb.settings import (
+    CLEANUP_SETTING,
+    CLEANUP_STRATEGIES,
+    DEFAULT_CLEANUP_STRATEGY,
+    SettingsError,
+    TestSettings,
+    read_settings,
+)
+
+# Flask is imported inside the fixtures: the xdist controller and unit-only runs load
+# this plugin but never need the app.
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy import MetaData
+    from sqlalchemy.orm import scoped_session
+
+    from pytest_flask_pgdb.databases.lifecycle import TestDatabase
+    from pytest_flask_pgdb.databases.run import RunDatabases
+    from pytest_flask_pgdb.databases.server import Server
+    from pytest_flask_pgdb.parity.migrations import Migrations
+    from pytest_flask_pgdb.reset.after_test import ResetOutcome
+    from pytest_flask_pgdb.reset.cleanup import DatabaseCleaner
+
+DOCS = "the pytest-flask-pgdb README"
+WIRE_KEY = "pgdb_settings"
+SUMMARY_KEY = "pgdb_databases_used"
+POOL_WATCH = "pytest_flask_pgdb.pool_watch"
+INI_KEYS = ("project", "base_name", "name_pattern", "app_url_env")
+WIRE_ERROR_KEY = "pgdb_settings_error"
+SETUP_FAILED = "could not set up the test databases"
+DATABASE_FIXTURES = ("pgdb_server", "pgdb_database", "pgdb_make_database")
+_run_key: pytest.StashKey[RunDatabases] = pytest.StashKey()
+_controller_key: pytest.StashKey[_XdistController] = pytest.StashKey()
+
+
+class ResourceLeakWarning(UserWarning):
+    """A test left a database session in a transaction, or a thread running."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_flask_pgdb import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pgdb", "PostgreSQL test databases (pytest-flask-pgdb)")
+    group.addoption(
+        "--pgdb-cleanup",
+        choices=CLEANUP_STRATEGIES,
+        default=None,
+        help=f"how tables are emptied after each test (default: env {CLEANUP_SETTING}, "
+        f"else ini pgdb_cleanup, else {DEFAULT_CLEANUP_STRATEGY}); both leave the TRUNCATE state",
+    )
+    group.addoption(
+        "--pgdb-column-order",
+        choices=("report", "fail"),
+        default=None,
+        help="schema parity: whether a difference in column order between migrations and "
+        "models fails the run (default: ini pgdb_column_order, else report: Alembic's "
+        "add_column always appends)",
+    )
+    group.addoption(
+        "--pgdb-leftovers",
+        action="store_true",
+        help="list what test runs of this project left (databases, private clusters), then exit",
+    )
+    group.addoption(
+        "--pgdb-remove-leftovers",
+        action="store_true",
+        help="remove what dead test runs of this project left, then exit",
+    )
+    parser.addini(
+        "pgdb_cleanup", f"cleanup strategy: {' or '.join(CLEANUP_STRATEGIES)}", default=""
+    )
+    parser.addini("pgdb_column_order", "report or fail (see --pgdb-column-order)", default="report")
+    parser.addini(
+        "pgdb_project", "the project's name in test databases' marks (default: the base name)"
+    )
+    parser.addini(
+        "pgdb_base_name", "base of test database names (default: the app's database name)"
+    )
+    parser.addini(
+        "pgdb_name_pattern", "test database names, e.g. {base}_{label}_{worker}_test (see README)"
+    )
+    parser.addini(
+        "pgdb_app_url_env",
+        "the environment variable the app reads its database URL from (default DATABASE_URL): "
+        "the tests never use that database, and point the variable at the test database",
+    )
+
+
+def read_pytest_settings(config: pytest.Config) -> TestSettings:
+    """The settings as this run's options, ini keys, binding and environment give them."""
+    app_database = config.hook.pytest_pgdb_app_database(config=config, environ=os.environ)
+    return read_settings(
+        os.environ,
+        app_database=app_database,
+        ini={key: str(config.getini(f"pgdb_{key}") or "") for key in INI_KEYS},
+        cleanup_option=config.getoption("--pgdb-cleanup"),
+        cleanup_ini=str(config.getini("pgdb_cleanup")),
+        workers=int(getattr(config.option, "numprocesses", 0) or 0),
+    )
+
+
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--pgdb-leftovers`` / ``--pgdb-remove-leftovers``: a report, then exit."""
+    remove = bool(config.getoption("--pgdb-remove-leftovers"))
+    if not (remove or config.getoption("--pgdb-leftovers")):
+        return None
+    from pytest_flask_pgdb.databases.leftovers import report_leftovers
+
+    try:
+        settings = read_pytest_settings(config)
+    except SettingsError as exc:
+        print(f"error: bad test setting: {exc.message}")
+        return 2
+    report_leftovers(settings, remove=remove, say=print)
+    return 0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from pytest_flask_pgdb.databases.run import RunDatabases
+
+    config.addinivalue_line(
+        "markers",
+        "changes_schema: the test changes the database beyond its rows on purpose; it is "
+        "rebuilt after the test without a warning",
+    )
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    settings: TestSettings | None = None
+    error: str | None = None
+    if workerinput is not None and (WIRE_KEY in workerinput or WIRE_ERROR_KEY in workerinput):
+        error = workerinput.get(WIRE_ERROR_KEY)
+        if WIRE_KEY in workerinput:
+            settings = TestSettings.from_wire(workerinput[WIRE_KEY])
+    else:
+        try:
+            settings = read_pytest_settings(config)
+        except SettingsError as exc:
+            error = exc.message  # fatal only for runs that need a database (see below)
+    run = (workerinput or {}).get("testrunuid") or uuid.uuid4().hex
+    worker = (workerinput or {}).get("workerid")
+    databases = RunDatabases(
+        settings, run=run, worker=worker, settings_error=error and f"bad test setting: {error}"
+    )
+    config.stash[_run_key] = databases
+    # Ctrl-C can end an idle xdist worker's session without its sessionfinish (execnet's
+    # main thread gets the KeyboardInterrupt): the process's exit still drops its database.
+    atexit.register(databases.close)
+    controller = _XdistController(settings, error)
+    config.stash[_controller_key] = controller
+    if workerinput is None and config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(controller, "pgdb_xdist_controller")
+
+
+class _XdistController:
+    """In the xdist controller: hands every worker the settings read once, here, and
+    collects what each worker used for the run's closing line."""
+
+    def __init__(self, settings: TestSettings | None, error: str | None) -> None:
+        self.settings, self.error = settings, error
+        self.used: list[dict[str, Any]] = []
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.settings is not None:
+            node.workerinput[WIRE_KEY] = self.settings.to_wire()
+        if self.error is not None:
+            node.workerinput[WIRE_ERROR_KEY] = self.error
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        used = getattr(node, "workeroutput", {}).get(SUMMARY_KEY)
+        if used:
+            self.used.append(used)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One line per run, also under -q and xdist: which server and databases were used."""
+    if hasattr(config, "workerinput"):
+        return
+    used = config.stash[_controller_key].used
+    if not used:
+        return
+    servers = sorted({str(u["server"]) for u in used})
+    names = sorted(name for u in used for name in u["databases"])
+    if not names:  # setup failed: the stop line said why
+        return
+    terminalreporter.write_line(
+        f"test databases: {', '.join(names)} on {'; '.join(servers)}; cleanup: {used[0]['cleanup']}"
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    run = config.stash[_run_key]
+    if run.failure is not None:
+        return f"test databases: not usable ({run.failure})"
+    settings = run.settings
+    workers = f" (+ _gw<N> for {settings.workers} workers)" if settings.workers else ""
+    return (
+        f"test databases: {settings.describe()}{workers}, server: {settings.server_mode}, "
+        f"cleanup: {settings.cleanup}"
+    )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Set up the server and database now if any collected test needs them."""
+    from pytest_flask_pgdb.databases.run import RunFailed
+
+    needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    if not needed & set(DATABASE_FIXTURES):
+        return
+    run = session.config.stash[_run_key]
+    try:
+        if "pgdb_database" in needed:
+            run.database()  # created and claimed; the schema is built by the fixture
+        else:
+            run.server()
+    except RunFailed:
+        pass  # reported once by pytest_runtestloop
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """A failed setup stops the run before any test: one line, not pinned on a test.
+
+    Under xdist the worker ends without running tests and the controller reports the
+    first worker's reason once (``Interrupted: …``).
+    """
+    run = session.config.stash[_run_key]
+    if run.failure is None or not run.attempted:
+        return None
+    session.shouldstop = f"{SETUP_FAILED}: {run.failure}"
+    if hasattr(session.config, "workerinput"):
+        return True
+    raise session.Interrupted(session.shouldstop)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After session fixtures are finalised (also after Ctrl-C): drop what we created."""
+    run = session.config.stash[_run_key]
+    summary = run.summary()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[SUMMARY_KEY] = summary  # xdist sends it to the controller after this
+    elif summary:
+        session.config.stash[_controller_key].used.append(summary)
+    run.close()
+
+
+# -- where the app plugs in: the project's tests/conftest.py overrides these ----------
+_NOT_PLUGGED_IN = (
+    "pytest-flask-pgdb needs the {name!r} fixture: define it in your conftest.py "
+    "(scope='session') to return {what}; see " + DOCS + " ('Binding')"
+)
+
+
+@pytest.fixture(scope="session")
+def pgdb_metadata() -> MetaData:
+    pytest.fail(
+        _NOT_PLUGGED_IN.format(name="pgdb_metadata", what="the models' MetaData"),
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def pgdb_app_factory() -> Callable[..., Flask]:
+    pytest.fail(
+        _NOT_PLUGGED_IN.format(
+            name="pgdb_app_factory", what="a callable pgdb_app_factory(database_url=...) -> Flask"
+        ),
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def pgdb_migrations_directory() -> Path:
+    pytest.fail(
+        _NOT_PLUGGED_IN.format(
+            name="pgdb_migrations_directory", what="the Flask-Migrate directory"
+        ),
+        pytrace=False,
+    )
+
+
+def sqlalchemy_of(app: Flask) -> SQLAlchemy:
+    """The app's Flask-SQLAlchemy extension: its session and engine are the tests'."""
+    extension = app.extensions.get("sqlalchemy")
+    if extension is None:
+        pytest.fail(
+            "the app from the pgdb_app_factory fixture has no Flask-SQLAlchemy extension: "
+            "call db.init_app(app) in the factory",
+            pytrace=False,
+        )
+    return extension
+
+
+def _stop_run(request: pytest.FixtureRequest, reason: str) -> NoReturn:
+    """No test database, no point going on: one clear message, then the run stops."""
+    _stop_after(request, f"{SETUP_FAILED}: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pgdb_settings(pytestconfig: pytest.Config) -> TestSettings:
+    return pytestconfig.stash[_run_key].settings
+
+
+@pytest.fixture(scope="session")
+def pgdb_server(request: pytest.FixtureRequest) -> Server:
+    from pytest_flask_pgdb.databases.run import RunFailed
+
+    try:
+        return request.config.stash[_run_key].server()
+    except RunFailed as exc:
+        _stop_run(request, str(exc))
+
+
+@pytest.fixture(scope="session")
+def pgdb_database(
+    request: pytest.FixtureRequest, pgdb_server: Server, pgdb_metadata: MetaData
+) -> Iterator[TestDatabase]:
+    from pytest_flask_pgdb.databases.run import RunFailed
+
+    try:
+        database = request.config.stash[_run_key].database(pgdb_metadata)
+    except RunFailed as exc:
+        _stop_run(request, str(exc))
+    # While tests run, the app's URL variable (DATABASE_URL) names the test database:
+    # code under test that builds its own app then reaches it, never the developer's.
+    variable = request.config.stash[_run_key].settings.app_url_env
+    with environment_variable(variable, database.url.render_as_string(hide_password=False)):
+        yield database
+
+
+@pytest.fixture(scope="session")
+def pgdb_make_database(
+    request: pytest.FixtureRequest, pgdb_server: Server
+) -> Callable[[str], TestDatabase]:
+    """Extra, empty test databases by label (``<base>_<label>_test[_gwN]`` by default).
+
+    Each is created (marked, like every test database) on first request and dropped at
+    the end of the session.
+    """
+    from pytest_flask_pgdb.databases.run import RunFailed
+
+    run = request.config.stash[_run_key]
+
+    def make(label: str) -> TestDatabase:
+        try:
+            return run.extra_database(label)
+        except RunFailed as exc:
+            _stop_run(request, str(exc))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def pgdb_migrations(
+    pgdb_migrations_directory: Path, pgdb_app_factory: Callable[..., Flask]
+) -> Migrations:
+    """The app's Flask-Migrate history, to run on a test database."""
+    from pytest_flask_pgdb.parity.migrations import Migrations
+
+    return Migrations(Path(pgdb_migrations_directory), pgdb_app_factory)
+
+
+@pytest.fixture(scope="session")
+def pgdb_app(
+    pgdb_app_factory: Callable[..., Flask],
+    pgdb_database: TestDatabase,
+    pgdb_cleaner: DatabaseCleaner,
+) -> Iterator[Flask]:
+    from pytest_flask_pgdb.reset.fence import PoolWatch
+
+    flask_app = pgdb_app_factory(
+        database_url=pgdb_database.url.render_as_string(hide_password=False)
+    )
+    db = sqlalchemy_of(flask_app)
+    with flask_app.app_context():
+        # The app's pool keeps connections open between tests: that is not a leak.
+        flask_app.extensions[POOL_WATCH] = PoolWatch(db.engine, pgdb_cleaner.expected_pids.add)
+        db.engine.dispose()  # every pooled connection is then made under the watch
+    yield flask_app
+    with flask_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pgdb_cleaner(
+    pgdb_settings: TestSettings, pgdb_database: TestDatabase, pgdb_metadata: MetaData
+) -> Iterator[DatabaseCleaner]:
+    from pytest_flask_pgdb.databases.connections import admin_engine
+    from pytest_flask_pgdb.databases.lifecycle import APPLICATION_NAME
+    from pytest_flask_pgdb.reset.cleanup import DatabaseCleaner
+
+    engine = admin_engine(pgdb_database.url, APPLICATION_NAME)
+    cleaner = DatabaseCleaner(
+        engine.connect(),
+        pgdb_metadata,
+        pgdb_settings.cleanup,
+        run=pgdb_database.run,
+        claim_pid=pgdb_database.claim_pid,
+    )
+    try:
+        yield cleaner
+    finally:
+        cleaner.connection.close()  # the cleaner's latest connection (repairs replace it)
+        engine.dispose()
+
+
+@pytest.fixture
+def pgdb_app_context(pgdb_app: Flask) -> Iterator[None]:
+    with pgdb_app.app_context():
+        yield
+
+
+@pytest.fixture
+def pgdb_reset(
+    request: pytest.FixtureRequest,
+    pgdb_app: Flask,
+    pgdb_cleaner: DatabaseCleaner,
+    pgdb_database: TestDatabase,
+    pgdb_metadata: MetaData,
+) -> Callable[..., ResetOutcome]:
+    """Put the database back as the session built it, now; returns what was found.
+
+    ``pgdb_clean`` calls it after every test; a test may call it itself to assert on
+    what a misbehaviour leaves (see ``reset/after_test.py``). Threads started after this fixture
+    count as the test's.
+    """
+    from pytest_flask_pgdb.reset.after_test import reset_after_test
+
+    db = sqlalchemy_of(pgdb_app)
+    threads_before = set(threading.enumerate())
+
+    def reset(changes_schema: bool = False) -> ResetOutcome:
+        db.session.remove()
+        return reset_after_test(
+            request.node.nodeid,
+            started_threads=[t for t in threading.enumerate() if t not in threads_before],
+            watch=pgdb_app.extensions[POOL_WATCH],
+            engine=db.engine,
+            cleaner=pgdb_cleaner,
+            database=pgdb_database,
+            metadata=pgdb_metadata,
+            changes_schema=changes_schema,
+        )
+
+    return reset
+
+
+@pytest.fixture
+def pgdb_clean(
+    request: pytest.FixtureRequest,
+    pgdb_app_context: None,
+    pgdb_reset: Callable[..., ResetOutcome],
+) -> Iterator[None]:
+    """After the test: the database as the session built it, whatever the test did.
+
+    What the test left or changed is reported once, naming it; a test marked
+    ``changes_schema`` has its schema rebuilt without a warning.
+    """
+    yield
+    outcome = pgdb_reset(
+        changes_schema=request.node.get_closest_marker("changes_schema") is not None
+    )
+    if outcome.stop:
+        _stop_after(request, outcome.stop)
+    for what in outcome.left:
+        warnings.warn(ResourceLeakWarning(f"{request.node.nodeid} left {what}"), stacklevel=1)
+
+
+def _stop_after(request: pytest.FixtureRequest, message: str) -> NoReturn:
+    request.session.shouldstop = message
+    pytest.fail(message, pytrace=False)
+
+
+@pytest.fixture
+def pgdb_session(pgdb_app: Flask, pgdb_app_context: None) -> scoped_session[Any]:
+    """The app's Flask-SQLAlchemy session, bound to the worker's test database."""
+    return sqlalchemy_of(pgdb_app).session
+
+
+@pytest.fixture
+def pgdb_client(pgdb_app: Flask) -> FlaskClient:
+    """The Flask test client of the app bound to the worker's test database."""
+    return pgdb_app.test_client()
