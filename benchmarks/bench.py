@@ -6,7 +6,7 @@ Uses the tests' own server discovery (configured server, else a private cluster)
 test-database names (claude_headspace_bench_test...). The last line is machine-readable:
 
     summary: cycle_ratio=... empty_cleanup_ms=... truncate_cycle_ratio=... xdist_speedup=...
-             worker_setup_ms=... halves_speedup=... cpu_scaling=...
+             worker_setup_ms=... halves_speedup=... cpu_scaling=... realistic_reset_ms=...
 
 The last two are controls for ``xdist_speedup``, measured between its runs:
 ``halves_speedup`` is what two workers could give with no xdist cost at all (the suite
@@ -34,21 +34,30 @@ from sqlalchemy.orm import Session
 from tests.plugin_binding import app_database
 
 import claude_headspace.models  # noqa: F401  -- registers the tables
+from benchmarks.realistic_schema import realistic_metadata, write_rows
 from claude_headspace.database import db
 from claude_headspace.models import Agent, Event, Project, Task, TaskState
 from claude_headspace.models.turn import Turn, TurnActor, TurnIntent
 from pytest_flask_pgdb.databases.connections import admin_engine
 from pytest_flask_pgdb.databases.lifecycle import TestDatabase
 from pytest_flask_pgdb.databases.names import url_for_test_database
-from pytest_flask_pgdb.databases.server import connect_server
+from pytest_flask_pgdb.databases.server import Server, connect_server
+from pytest_flask_pgdb.reset.after_test import reset_after_test
 from pytest_flask_pgdb.reset.cleanup import DatabaseCleaner
+from pytest_flask_pgdb.reset.fence import PoolWatch
 from pytest_flask_pgdb.reset.isolation import (
     CATALOG_CHECK,
     COUNTED_CHECK,
     DDL_COUNTER_SETUP,
     SESSION_STATE,
 )
-from pytest_flask_pgdb.settings import SettingsError, TestSettings, read_settings
+from pytest_flask_pgdb.settings import (
+    CLEANUP_STRATEGIES,
+    DEFAULT_CLEANUP_STRATEGY,
+    SettingsError,
+    TestSettings,
+    read_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LABEL = "bench"
@@ -165,6 +174,90 @@ def measure_cleanup(
     for engine in engines.values():
         engine.dispose()
     return results
+
+
+def measure_realistic_reset(
+    server: Server, settings: TestSettings, rounds: int
+) -> dict[str, dict[str, list[float]]]:
+    """The whole reset after a test (pool checks, cleanup, catalog check) on a schema like
+    a real app's (benchmarks/realistic_schema.py), per strategy, round-robin.
+
+    Each round a test writes ~15 rows through an app-like pooled engine, commits, and
+    ``reset_after_test`` runs as ``pgdb_clean`` runs it (the pool checks side by side
+    with the cleanup); in the same round the two parts are also timed one after the
+    other, after the same writes. For comparison, a ``TRUNCATE`` typed by hand (what the
+    TRUNCATE strategy runs, without the plugin around it) on a database of its own.
+    """
+    metadata = realistic_metadata()
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    samples: dict[str, dict[str, list[float]]] = {"by hand": {"TRUNCATE typed by hand": []}}
+    setups = {}
+    made: list[TestDatabase] = []
+
+    def database(label: str) -> TestDatabase:
+        name = url_for_test_database(settings.test_url, label=f"{LABEL}_real_{label}")
+        made.append(TestDatabase(server, str(name.database), run=RUN, project=settings.project))
+        made[-1].setup(metadata)
+        return made[-1]
+
+    try:
+        for strategy in CLEANUP_STRATEGIES:
+            own = database(strategy)
+            admin = admin_engine(own.url)
+            cleaner = DatabaseCleaner(
+                admin.connect(), metadata, strategy, run=RUN, claim_pid=own.claim_pid
+            )
+            engine = create_engine(own.url, pool_size=5)
+            watch = PoolWatch(engine, cleaner.expected_pids.add)
+            setups[strategy] = (own, admin, cleaner, engine, watch)
+            samples[strategy] = {"reset": [], "pool checks": [], "cleanup": []}
+        hand = admin_engine(database("hand").url)
+        for round_ in range(rounds + 10):  # 10 warm-up rounds, not counted
+            with hand.connect() as connection:
+                write_rows(connection)
+                start = time.perf_counter()
+                connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+                if round_ >= 10:
+                    samples["by hand"]["TRUNCATE typed by hand"].append(time.perf_counter() - start)
+            for strategy, (own, _, cleaner, engine, watch) in setups.items():
+                with engine.connect() as connection:
+                    write_rows(connection)
+                    connection.commit()
+                start = time.perf_counter()
+                watch.fence([], "bench")
+                watch.dirty_sessions()
+                checked = time.perf_counter()
+                cleaner.clean()
+                cleaned = time.perf_counter()
+                with engine.connect() as connection:  # the test again, for the whole reset
+                    write_rows(connection)
+                    connection.commit()
+                whole = time.perf_counter()
+                outcome = reset_after_test(  # as pgdb_clean runs it: nothing left to do
+                    "bench",
+                    started_threads=[],
+                    watch=watch,
+                    engine=engine,
+                    cleaner=cleaner,
+                    database=own,
+                    metadata=metadata,
+                )
+                end = time.perf_counter()
+                if outcome.left or outcome.stop:  # the measurement is of a clean reset
+                    raise RuntimeError(f"the reset found something to report: {outcome}")
+                if round_ >= 10:
+                    samples[strategy]["pool checks"].append(checked - start)
+                    samples[strategy]["cleanup"].append(cleaned - checked)
+                    samples[strategy]["reset"].append(end - whole)
+    finally:
+        for _, admin, cleaner, engine, watch in setups.values():
+            watch.close()
+            engine.dispose()
+            cleaner.connection.close()
+            admin.dispose()
+        for made_database in made:
+            made_database.teardown()
+    return samples
 
 
 def measure_detection(url: URL, rounds: int) -> dict[str, list[float]]:
@@ -402,6 +495,7 @@ def main() -> None:
             {m: d.claim_pid for m, d in databases.items()},
         )
         detection = measure_detection(databases["delete"].url, args.rounds)
+        realistic = measure_realistic_reset(server, settings, args.rounds)
     finally:
         for database in databases.values():
             database.teardown()
@@ -459,6 +553,34 @@ def main() -> None:
         )
     )
 
+    tables = len(realistic_metadata().tables)
+    print(
+        f"\nReset after a test on a realistic schema ({tables} tables, a RESTRICT foreign-key "
+        f"cycle, self-references, wide tables), {args.rounds} rounds, median / p90, ms"
+    )
+    print(
+        table(
+            ["strategy", "reset", "p90", "parts one after the other: pool checks", "cleanup"],
+            [
+                [
+                    strategy + (" (default)" if strategy == DEFAULT_CLEANUP_STRATEGY else ""),
+                    *(f"{v:.2f}" for v in stats(parts["reset"])),
+                    f"{stats(parts['pool checks'])[0]:.2f}",
+                    f"{stats(parts['cleanup'])[0]:.2f}",
+                ]
+                for strategy, parts in realistic.items()
+                if strategy in CLEANUP_STRATEGIES
+            ],
+        )
+    )
+    hand = stats(realistic["by hand"]["TRUNCATE typed by hand"])
+    print(
+        f"TRUNCATE typed by hand, the same tables after the same writes: {hand[0]:.2f} "
+        f"(p90 {hand[1]:.2f}). TRUNCATE's cost is per relation file (every table, index "
+        "and TOAST table gets a new one), whatever the rows: the strategy for suites whose "
+        "tests write many rows."
+    )
+
     print("\nPer-worker session overhead (median of 5), ms")
     phases = measure_worker_setup(settings)
     setup_rows = [[phase, f"{ms(statistics.median(v)):.1f}"] for phase, v in phases.items()]
@@ -490,7 +612,8 @@ def main() -> None:
         f"empty_cleanup_ms={empty_cleanup:.3f} "
         f"truncate_cycle_ratio={truncate_cycle / base_cycle:.2f} "
         f"xdist_speedup={xdist.speedup:.2f} worker_setup_ms={ms(worker_setup):.0f} "
-        f"halves_speedup={xdist.halves_speedup:.2f} cpu_scaling={xdist.cpu_scaling:.2f}"
+        f"halves_speedup={xdist.halves_speedup:.2f} cpu_scaling={xdist.cpu_scaling:.2f} "
+        f"realistic_reset_ms={stats(realistic[DEFAULT_CLEANUP_STRATEGY]['reset'])[0]:.2f}"
     )
 
 

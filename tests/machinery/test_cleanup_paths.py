@@ -10,13 +10,14 @@ import time
 
 import psycopg2
 import pytest
-from sqlalchemy import event, text
+from benchmarks.realistic_schema import realistic_metadata, write_rows
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, event, text
 
 from claude_headspace.database import db
 from pytest_flask_pgdb.databases.connections import admin_connection
 from pytest_flask_pgdb.reset import cleanup
 from pytest_flask_pgdb.reset.cleanup import CleanupReport, DatabaseCleaner, leftovers
-from pytest_flask_pgdb.settings import CLEANUP_SETTING, read_settings
+from pytest_flask_pgdb.settings import CLEANUP_SETTING, CLEANUP_STRATEGIES, read_settings
 
 
 @pytest.fixture
@@ -273,3 +274,52 @@ def test_each_strategy_empties_the_tables_its_own_way(
     after = connection.execute(text(files)).one()
     assert [old != new for old, new in zip(before, after, strict=True)] == [new_files] * 2
     assert leftovers(connection, db.metadata) == {}
+
+
+@pytest.mark.parametrize("strategy", CLEANUP_STRATEGIES)
+def test_a_realistic_schema_with_a_restrict_cycle_is_emptied(pgdb_make_database, strategy):
+    """26 tables, self-references, wide tables, accounts <-> contacts ON DELETE RESTRICT:
+    both strategies reach the TRUNCATE state (children-first order alone cannot)."""
+    metadata = realistic_metadata()
+    database = pgdb_make_database(f"realistic_{strategy}")
+    database.build_schema(metadata)
+    with admin_connection(database.url) as connection:
+        cleaner = DatabaseCleaner(connection, metadata, strategy, run=database.run)
+        for _ in range(2):  # the second round starts from what the first left
+            write_rows(connection)
+            assert connection.scalar(text("SELECT primary_contact_id FROM accounts")) == 1
+            report = cleaner.clean()
+            assert (report.leaked, report.schema_changes) == ([], [])
+            assert leftovers(connection, metadata) == {}
+
+
+def test_a_cycle_of_not_null_deferrable_keys_is_emptied_by_delete(pgdb_make_database):
+    """No key of the cycle can be set NULL: the deletes run with the keys deferred."""
+    metadata = MetaData()
+    Table(
+        "hens",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column(
+            "egg_id",
+            ForeignKey("eggs.id", deferrable=True, initially="IMMEDIATE", use_alter=True),
+            nullable=False,
+        ),
+    )
+    Table(
+        "eggs",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("hen_id", ForeignKey("hens.id", deferrable=True), nullable=False),
+    )
+    database = pgdb_make_database("deferrable_cycle")
+    database.build_schema(metadata)
+    with admin_connection(database.url) as connection:
+        cleaner = DatabaseCleaner(connection, metadata, "delete", run=database.run)
+        connection.exec_driver_sql(
+            "BEGIN; SET CONSTRAINTS ALL DEFERRED; INSERT INTO hens (egg_id) VALUES (1); "
+            "INSERT INTO eggs (hen_id) VALUES (1); COMMIT"
+        )
+        assert connection.scalar(text("SELECT count(*) FROM hens JOIN eggs USING (id)")) == 1
+        assert cleaner.clean().schema_changes == []
+        assert leftovers(connection, metadata) == {}

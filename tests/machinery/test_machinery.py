@@ -39,13 +39,8 @@ def lifecycle(pgdb_server, pgdb_settings):
     made = []
 
     def make(name, run=None, **options):
-        database = TestDatabase(
-            pgdb_server,
-            name,
-            run=run or uuid.uuid4().hex,
-            project=pgdb_settings.project,
-            **options,
-        )
+        options.setdefault("project", pgdb_settings.project)
+        database = TestDatabase(pgdb_server, name, run=run or uuid.uuid4().hex, **options)
         made.append(database)
         return database
 
@@ -76,6 +71,25 @@ def test_abandoned_databases_are_dropped_and_live_ones_kept(pgdb_server, lifecyc
     database = lifecycle(name_for("sweep", "gw0"))
     database.setup()
     assert existing(pgdb_server, f"%sweep{os.getpid()}%") == sorted([database.name, live.name])
+
+
+def test_the_sweep_leaves_another_projects_abandoned_databases(
+    pgdb_server, pgdb_settings, lifecycle, name_for
+):
+    """One shared server, two projects: each run sweeps only its own project's leftovers."""
+    theirs = lifecycle(name_for("theirs"), project="another_project")
+    theirs.setup()
+    end_session(pgdb_server, theirs.claim_pid)  # their run died
+    ours = lifecycle(name_for("ours"))
+    ours.setup()
+    end_session(pgdb_server, ours.claim_pid)  # and so did one of ours
+    with admin_connection(pgdb_server.maintenance_url) as connection:
+        dropped = drop_abandoned(connection, pgdb_settings.project)
+        assert ours.name in dropped
+        assert theirs.name not in dropped
+        assert existing(pgdb_server, theirs.name) == [theirs.name]
+        assert theirs.name in drop_abandoned(connection, "another_project")
+    assert existing(pgdb_server, theirs.name) == []
 
 
 def test_a_database_held_by_a_live_run_is_never_dropped(pgdb_server, lifecycle, name_for):

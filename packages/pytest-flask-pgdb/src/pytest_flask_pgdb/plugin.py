@@ -421,6 +421,7 @@ def pgdb_app(
         flask_app.extensions[POOL_WATCH] = PoolWatch(db.engine, pgdb_cleaner.expected_pids.add)
         db.engine.dispose()  # every pooled connection is then made under the watch
     yield flask_app
+    flask_app.extensions[POOL_WATCH].close()
     with flask_app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -4,7 +4,8 @@
 
 1. threads the test left running get a second to finish, then are fenced off the app's
    engine and the sessions they hold are ended (``fence.py``);
-2. pooled connections the test returned with session state are discarded;
+2. pooled connections the test returned with session state are discarded (checked on
+   the watch's helper thread while step 3 runs: they are other connections);
 3. the cleaner empties every table (``cleanup.py``); if its session was ended by the
    test, that is told apart from a server outage and it reconnects;
 4. if the test changed more than rows, the database is rebuilt and the app's pool
@@ -54,10 +55,16 @@ def reset_after_test(
         outcome.left.append(
             f"{len(running)} thread(s) running: {', '.join(running)} (fenced off the database)"
         )
-    dirty = watch.dirty_sessions()
+    checking = watch.dirty_sessions_meanwhile()
+    try:
+        report = _clean(nodeid, cleaner, database, outcome)
+    finally:
+        dirty = checking.result()  # the pool is not used again before the check is done
     if dirty:
-        outcome.left.append(f"session state on a pooled connection (discarded): {'; '.join(dirty)}")
-    report = _clean(nodeid, cleaner, database, outcome)
+        outcome.left.insert(
+            1 if running else 0,
+            f"session state on a pooled connection (discarded): {'; '.join(dirty)}",
+        )
     if report is None:
         return outcome
     if report.claim_lost:
