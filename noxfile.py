@@ -121,14 +121,14 @@ def reliability(session: nox.Session) -> None:
 def mutation(session: nox.Session) -> None:
     """Mutation testing (Cosmic Ray): a table per module and a score; ``-- guard`` picks."""
     install(session, "test", "mutation")
-    session.run("python", "mutation/run.py", *session.posargs)
+    session.run("python", "-m", "mutation.run", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Cleanup strategies, worker setup and xdist scaling; prints tables."""
     install(session, "test")
-    session.run("python", "benchmarks/bench.py", *session.posargs)
+    session.run("python", "-m", "benchmarks.bench", *session.posargs)
 
 
 @nox.session

@@ -1,6 +1,6 @@
 """What per-test cleanup, worker setup and xdist cost. Prints tables; asserts nothing.
 
-    nox -s bench                     # or: python benchmarks/bench.py --rounds 250
+    nox -s bench                     # or: python -m benchmarks.bench --rounds 250
 
 Uses the tests' own server discovery (configured server, else a private cluster) and
 test-database names (claude_headspace_bench_test...). The last line is machine-readable:

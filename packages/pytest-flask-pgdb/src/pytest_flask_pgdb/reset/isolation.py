@@ -193,18 +193,55 @@ _VERBS = {"trigger": ("added", "removed")}
 
 
 def describe_changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """What differs, one short phrase each: ``table public.junk created``."""
-    changes = []
+    """What differs, one short phrase each: ``table public.junk created``.
+
+    The objects of a table that was created or dropped (its columns, constraints,
+    indexes, triggers, row type) are counted in one phrase after it, not listed: a test
+    that dropped every table (``db.drop_all()``) is told so in a line, not in 150.
+    """
+    tables = {
+        key.split(" ", 1)[1] for key in before.keys() ^ after.keys() if key.startswith("table ")
+    }
+    # Their columns' defaults name the sequences that serve them: nextval('x_id_seq'...).
+    defaults = " ".join(
+        definition
+        for key, definition in [*before.items(), *after.items()]
+        if key.startswith(tuple(f"column {table}." for table in tables))
+    )
+    changes, folded = [], 0
     for key in sorted(before.keys() | after.keys()):
         kind = key.split(" ", 1)[0]
         created, dropped = _VERBS.get(kind, ("created", "dropped"))
-        if key not in before:
+        if key in before and key in after and before[key] == after[key]:
+            continue
+        definition = before.get(key, after.get(key, ""))
+        serves_them = kind == "sequence" and f"{key.split('.')[-1]}'::regclass" in defaults
+        if serves_them or (kind != "table" and _belongs_to(key, definition, tables)):
+            folded += 1
+        elif key not in before:
             changes.append(f"{key} {created}")
         elif key not in after:
             changes.append(f"{key} {dropped}")
-        elif before[key] != after[key]:
+        else:
             changes.append(f"{key} {_altered(kind, before[key], after[key])}")
+    if folded:
+        changes.append(f"{folded} more change(s) to the objects of those tables")
     return changes
+
+
+def _belongs_to(key: str, definition: str, tables: set[str]) -> bool:
+    """Is the object ``key`` a part of one of ``tables`` (created or dropped with it)?"""
+    for table in tables:
+        schema, _, name = table.partition(".")
+        row_type = f"type {schema}.{name.strip(chr(34))}"
+        if (
+            key.startswith((f"column {table}.", f"constraint {table}."))
+            or key.endswith(f" on {table}")
+            or f" ON {table} " in definition
+            or key in (row_type, f"type {schema}._{name.strip(chr(34))}")
+        ):
+            return True
+    return False
 
 
 def _altered(kind: str, was: str, now: str) -> str:
