@@ -21,4 +21,9 @@ def app_database(environ: Mapping[str, str], config_path: str | None = None) -> 
             else ""
         )
         raise SettingsError(exc.message + why) from None
-    return AppDatabase(url=url, source=source, server_url=fields)
+    return AppDatabase(
+        url=url,
+        source=source,
+        server_url=fields,
+        server_source="config.yaml or DATABASE_HOST/PORT/USER/PASSWORD",
+    )

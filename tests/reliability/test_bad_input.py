@@ -91,7 +91,8 @@ CASES = [
         "wrong-password",
         None,
         {"DATABASE_USER": APP_USER, "DATABASE_PASSWORD": SECRET},
-        f'password authentication failed for user "{APP_USER}"',
+        f'password authentication failed for user "{APP_USER}". Fix the user/password in '
+        "config.yaml or DATABASE_HOST/PORT/USER/PASSWORD or TEST_DATABASE_URL",
     ),
     ("missing-user", None, {"DATABASE_USER": "nobody_here"}, 'role "nobody_here" does not exist'),
     (

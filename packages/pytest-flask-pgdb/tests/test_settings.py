@@ -118,3 +118,14 @@ def test_the_pattern_round_trips():
     for base in ("shop", "shop_test", "a_b_c"):
         assert pattern.base_of(pattern.render(base)) == base
     assert NamePattern().base_of("shop_test_gw0") is None  # a worker's, not a serial name
+
+
+def test_advice_names_the_settings_that_give_the_servers_address():
+    app = AppDatabase(make_url("postgresql://u@h/shop"), "DATABASE_URL", server_source="shop.ini")
+    assert read_settings({}, app_database=app).server_source == "shop.ini or TEST_DATABASE_URL"
+    plain = AppDatabase(make_url("postgresql://u@h/shop"), "DATABASE_URL")
+    assert read_settings({}, app_database=plain).server_source == (
+        "DATABASE_URL or TEST_DATABASE_URL"
+    )
+    explicit = {"TEST_DATABASE_URL": "postgresql://u@h/shop_test"}
+    assert read_settings(explicit, app_database=app).server_source == "TEST_DATABASE_URL"

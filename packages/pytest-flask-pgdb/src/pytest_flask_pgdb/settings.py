@@ -65,12 +65,14 @@ class AppDatabase:
     ``url`` is the database the app uses: the tests refuse it and every test-like name
     of its family. ``source`` says which setting gave it (for messages).
     ``server_url``, when given, is where the test databases are created instead of
-    ``url``'s server (an app whose URL carries more than an address gives its fields).
+    ``url``'s server (an app whose URL carries more than an address gives its fields),
+    and ``server_source`` which settings give that address (for advice).
     """
 
     url: URL
     source: str
     server_url: URL | None = None
+    server_source: str = ""
 
     @property
     def name(self) -> str:
@@ -94,6 +96,7 @@ class TestSettings:
     explicit_test_url: bool
     app_database: str
     app_database_source: str
+    server_source: str = ""  # which settings give the test server's address (for advice)
     project: str = ""
     name_pattern: str = NamePattern().pattern
     app_url_env: str = DEFAULT_APP_URL_ENV
@@ -160,6 +163,7 @@ def read_settings(
         explicit_test_url=explicit,
         app_database=app_database.name if app_database else "",
         app_database_source=app_database.source if app_database else "",
+        server_source=_server_source(explicit, app_database),
         project=_project(ini.get("project", ""), pattern.base_of(test_url.database or "")),
         name_pattern=pattern.pattern,
         app_url_env=app_url_env,
@@ -171,6 +175,12 @@ def read_settings(
     )
     _check_names(settings)
     return settings
+
+
+def _server_source(explicit: bool, app: AppDatabase | None) -> str:
+    if explicit or app is None:
+        return TEST_DATABASE_URL
+    return f"{app.server_source or app.source} or {TEST_DATABASE_URL}"
 
 
 def _app_url_env(raw: str) -> str:

@@ -6,8 +6,8 @@ extra database's purpose: ``migrations``, ``models``) and ``{worker}`` (the xdis
 worker id, ``gw0`` …). An empty placeholder takes the underscore before it along, so
 the default ``{base}_{label}_test_{worker}`` gives:
 
-* ``claude_headspace_test`` (serial run), ``claude_headspace_test_gw0`` (worker gw0);
-* ``claude_headspace_migrations_test`` (label), ``…_migrations_test_gw1`` (both).
+* ``shop_test`` (serial run), ``shop_test_gw0`` (worker gw0);
+* ``shop_migrations_test`` (label), ``shop_migrations_test_gw1`` (both).
 
 Apps that guard on a ``_test`` suffix themselves use ``{base}_{label}_{worker}_test``:
 ``shop_test``, ``shop_gw0_test``. Every name a pattern gives must still pass the guard's

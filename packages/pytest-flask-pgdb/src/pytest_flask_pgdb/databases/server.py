@@ -98,9 +98,8 @@ def connect_server(settings: TestSettings, run: str) -> Server:
     if answered:
         raise ServerUnavailableError(
             f"the PostgreSQL server at {where} answered but refused the test connection as "
-            f"user {base.username!r}: {problem}. Fix the user/password in config.yaml or "
-            f"DATABASE_USER/DATABASE_PASSWORD, or set {TEST_DATABASE_URL} "
-            "(e.g. postgresql://user:password@host:5432/claude_headspace_test)."
+            f"user {base.username!r}: {problem}. Fix the user/password in {_source(settings)} "
+            f"(e.g. {TEST_DATABASE_URL}=postgresql://user:password@host:5432/{base.database})."
         )
     tried = [f"the configured server at {where} ({mask_url(base)}): {problem}"]
     if settings.server_mode == "configured" or settings.explicit_test_url:
@@ -110,6 +109,11 @@ def connect_server(settings: TestSettings, run: str) -> Server:
             "cluster from the PostgreSQL binaries."
         )
     return _private_server(settings, run, tried, why=f"nothing answers at {where}")
+
+
+def _source(settings: TestSettings) -> str:
+    """Which settings give the test server's address, for advice."""
+    return settings.server_source or TEST_DATABASE_URL
 
 
 def _private_server(settings: TestSettings, run: str, tried: list[str], why: str) -> Server:
@@ -123,7 +127,7 @@ def _private_server(settings: TestSettings, run: str, tried: list[str], why: str
                     f"PostgreSQL binaries for a private cluster in {', '.join(looked)}: none found",
                 ]
             )
-            + f". Either start a server and point config.yaml or {TEST_DATABASE_URL} at it, "
+            + f". Either start a server and point {_source(settings)} at it, "
             "or install the PostgreSQL server binaries (initdb, pg_ctl, postgres)."
         )
     return Server(settings.test_url, cluster.acquire(bindir, run), why)
