@@ -45,7 +45,12 @@ from pytest_flask_pgdb.settings import TEST_DATABASE_URL, read_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT_FILE = ROOT / "mutation" / "equivalent.toml"
-FAST_SUITES = ("tests/unit", "tests/integration", "tests/machinery")
+FAST_SUITES = (
+    "tests/unit",
+    "packages/pytest-flask-pgdb/tests",
+    "tests/integration",
+    "tests/machinery",
+)
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,11 @@ TARGETS = {
     ),
     "guard": Target(
         ("packages/pytest-flask-pgdb/src/pytest_flask_pgdb/databases/guard.py",),
-        ("tests/unit/test_testing_names.py", "tests/machinery/test_safety.py", *FAST_SUITES),
+        (
+            "packages/pytest-flask-pgdb/tests/test_names.py",
+            "tests/machinery/test_safety.py",
+            *FAST_SUITES,
+        ),
     ),
 }
 

@@ -13,6 +13,7 @@ from pytest_flask_pgdb.databases.guard import (
     Mark,
     is_staging_of,
     is_test_database_name,
+    project_tag,
     require_test_name,
     staging_name,
 )
@@ -106,16 +107,22 @@ def test_mark_round_trips_and_is_found_by_its_like_pattern():
     assert mark.host
 
 
+def complete(creator: str) -> str:
+    """A mark complete in every field, made by ``creator``."""
+    fields = {"project": "p", "run": "r", "pid": 1, "host": "h", "created": "x"}
+    return json.dumps({"created_by": creator, **fields})
+
+
 @pytest.mark.parametrize(
     "comment",
     [
         None,
         "",
         "my database",
-        '{"created_by": "someone else", "run": "r", "pid": 1, "host": "h", "created": "x"}',
+        complete("someone else"),
         # creators that sort before and after ours: only equality makes a mark
-        '{"created_by": "alembic", "run": "r", "pid": 1, "host": "h", "created": "x"}',
-        '{"created_by": "zz", "run": "r", "pid": 1, "host": "h", "created": "x"}',
+        complete("alembic"),
+        complete("zz"),
         '{"created_by": "pytest-flask-pgdb"}',  # incomplete
         '{"created_by": "pytest-flask-pgdb", "run": "r", "pid": 1, "host": "h", "created": "x"}',
         '["pytest-flask-pgdb"]',
@@ -139,6 +146,10 @@ def test_staging_names_are_test_names_with_random_tokens():
     assert not is_staging_of("shop_test", "shop")
 
 
+def test_a_complete_mark_of_ours_is_a_mark():
+    assert Mark.parse(complete("pytest-flask-pgdb")) == Mark("p", "r", 1, "h", "x")
+
+
 def test_a_mark_names_its_project():
     mark = Mark.parse(Mark.new("run-1", "shop").comment())
     assert mark is not None
@@ -152,3 +163,13 @@ def test_a_mark_is_a_value():
     assert {mark: 1}[Mark.parse(mark.comment())] == 1
     with pytest.raises(AttributeError):
         mark.run = "run-2"
+
+
+def test_a_staging_name_is_only_its_own_projects():
+    """Tags that sort before and after the project's: only equality makes it ours."""
+    others = [f"project{n}" for n in range(20)]
+    before = next(p for p in others if project_tag(p) < project_tag("shop"))
+    after = next(p for p in others if project_tag(p) > project_tag("shop"))
+    for other in (before, after):
+        assert is_staging_of(staging_name(other), other)
+        assert not is_staging_of(staging_name(other), "shop")

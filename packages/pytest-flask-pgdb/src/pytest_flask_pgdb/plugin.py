@@ -288,7 +288,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run.close()
 
 
-# -- where the app plugs in: the project's tests/conftest.py overrides these ----------
+# -- the binding: the project's conftest.py overrides these (README, 'Binding') ---------
 _NOT_PLUGGED_IN = (
     "pytest-flask-pgdb needs the {name!r} fixture: define it in your conftest.py "
     "(scope='session') to return {what}; see " + DOCS + " ('Binding')"
