@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from pytest_flask_pgdb import environment_variable
+from pytest_flask_pgdb.app import sqlalchemy_of
 from pytest_flask_pgdb.settings import (
     CLEANUP_SETTING,
     CLEANUP_STRATEGIES,
@@ -48,7 +49,6 @@ from pytest_flask_pgdb.settings import (
 if TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
-    from flask_sqlalchemy import SQLAlchemy
     from sqlalchemy import MetaData
     from sqlalchemy.orm import scoped_session
 
@@ -321,18 +321,6 @@ def pgdb_migrations_directory() -> Path:
         ),
         pytrace=False,
     )
-
-
-def sqlalchemy_of(app: Flask) -> SQLAlchemy:
-    """The app's Flask-SQLAlchemy extension: its session and engine are the tests'."""
-    extension = app.extensions.get("sqlalchemy")
-    if extension is None:
-        pytest.fail(
-            "the app from the pgdb_app_factory fixture has no Flask-SQLAlchemy extension: "
-            "call db.init_app(app) in the factory",
-            pytrace=False,
-        )
-    return extension
 
 
 def _stop_run(request: pytest.FixtureRequest, reason: str) -> NoReturn:

@@ -22,6 +22,7 @@ from flask import Flask
 from sqlalchemy import MetaData
 from sqlalchemy.engine import URL, Connection
 
+from pytest_flask_pgdb.app import sqlalchemy_of
 from pytest_flask_pgdb.databases.guard import require_test_name
 
 
@@ -46,10 +47,6 @@ class Migrations:
     @contextmanager
     def app_on(self, url: URL) -> Iterator[Flask]:
         """An app bound to the test database ``url``, in an app context."""
-        from pytest_flask_pgdb.plugin import (
-            sqlalchemy_of,  # one check that the factory's app has a db
-        )
-
         require_test_name(url.database, "migrate")
         app = self.app_factory(database_url=url.render_as_string(hide_password=False))
         sqlalchemy = sqlalchemy_of(app)
