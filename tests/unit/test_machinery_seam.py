@@ -25,3 +25,9 @@ def test_importing_every_plugin_module_imports_nothing_of_the_app():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
     assert len(MACHINERY) > 15
+
+
+def test_every_run_of_this_app_marks_its_databases_as_one_project(pytestconfig):
+    """Mutation runs name their databases apart (claude_headspace_mutation_guard_test):
+    one project still, so any run sweeps what a killed mutant run left."""
+    assert pytestconfig.getini("pgdb_project") == "claude_headspace"
