@@ -1,4 +1,4 @@
-"""What test runs left behind, and removing it: ``pytest --pgdb-leftovers [--pgdb-remove]``.
+"""What test runs left, and removing it: ``pytest --pgdb-leftovers [--pgdb-remove-leftovers]``.
 
 Lists, on the server the tests use, every database this project's tests created (its
 mark: run, process, host, age), each either in use by a live run or abandoned by a
