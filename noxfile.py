@@ -1,17 +1,21 @@
-"""Sessions: ``nox`` runs unit, integration, machinery and schema_parity; others on demand."""
+"""Sessions: ``nox`` runs unit, integration and schema_parity; others in CI and on demand."""
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import nox
 from nox.virtualenv import HAS_UV, UV
 
+sys.path.insert(0, str(Path(__file__).parent))  # nox's console script does not put it there
+from tools.selection import pytest_arguments
+
 nox.needs_version = ">=2025.2.9"  # nox.project; older nox says so instead of crashing
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["unit", "integration", "machinery", "schema_parity"]
+nox.options.sessions = ["unit", "integration", "schema_parity"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -57,39 +61,37 @@ def install(session: nox.Session, *groups: str) -> None:
     stamp.write_text(wanted)
 
 
-def run_pytest(session: nox.Session, *paths_then_defaults: str) -> None:
-    """pytest on the paths; arguments after ``--`` replace the session's defaults."""
-    first_option = next(
-        (i for i, a in enumerate(paths_then_defaults) if a.startswith("-")),
-        len(paths_then_defaults),
-    )
-    paths, defaults = paths_then_defaults[:first_option], paths_then_defaults[first_option:]
+def run_pytest(session: nox.Session, *paths: str, defaults: tuple[str, ...] = ("-q",)) -> None:
+    """pytest on the paths; after ``--``, paths or node ids replace the session's paths
+    and options are added to its defaults (``tools/selection.py``)."""
     install(session, "test")
-    session.run("pytest", *paths, *(session.posargs or defaults))
+    session.run("pytest", *pytest_arguments(session.posargs, paths, defaults, Path.cwd()))
 
 
 @nox.session
 def unit(session: nox.Session) -> None:
     """Fast tests of pure logic and mocked layers (the app's and the plugin's); no database."""
-    run_pytest(session, "tests/unit", f"{PLUGIN}/tests", "-q")
+    run_pytest(session, "tests/unit", f"{PLUGIN}/tests")
 
 
 @nox.session
 def integration(session: nox.Session) -> None:
-    """The app on real PostgreSQL: a database per xdist worker, emptied after every test."""
-    run_pytest(session, "tests/integration", "-n", "auto", "-q")
+    """The app on real PostgreSQL: a database per xdist worker (where workers pay: the
+    plugin sizes ``-n auto`` by the tests selected), emptied after every test."""
+    run_pytest(session, "tests/integration", defaults=("-q", "-n", "auto"))
 
 
 @nox.session
 def machinery(session: nox.Session) -> None:
-    """The test machinery's own tests (guard, lifecycle, reset) on a real server."""
-    run_pytest(session, "tests/machinery", "-n", "auto", "-q")
+    """The test machinery's own tests (guard, lifecycle, reset) on a real server; heavy
+    tests, a worker per CPU. In CI and on demand, not in the default ``nox``."""
+    run_pytest(session, "tests/machinery", defaults=("-q", "-n", "logical"))
 
 
 @nox.session
 def schema_parity(session: nox.Session) -> None:
     """Migrations and models build the same schema; every migration reverses."""
-    run_pytest(session, "tests/schema", "-q")
+    run_pytest(session, "tests/schema")
 
 
 @nox.session(reuse_venv=False)
@@ -114,7 +116,7 @@ def example(session: nox.Session) -> None:
 @nox.session
 def reliability(session: nox.Session) -> None:
     """Whole pytest runs in subprocesses: crashes, concurrency, outages, leaks, bad input."""
-    run_pytest(session, "tests/reliability", "-q", "-p", "no:randomly")
+    run_pytest(session, "tests/reliability", defaults=("-q", "-p", "no:randomly"))
 
 
 @nox.session

@@ -43,6 +43,7 @@ from pytest_flask_pgdb.settings import (
     TestSettings,
     read_settings,
 )
+from pytest_flask_pgdb.workers import DEFAULT_TESTS_PER_WORKER, auto_workers, count_tests
 
 # Flask is imported inside the fixtures: the xdist controller and unit-only runs load
 # this plugin but never need the app.
@@ -122,6 +123,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "pgdb_name_pattern", "test database names, e.g. {base}_{label}_{worker}_test (see README)"
     )
     parser.addini(
+        "pgdb_tests_per_worker",
+        f"-n auto starts a worker per this many selected test functions, at most one per "
+        f"CPU; under two: serial (default {DEFAULT_TESTS_PER_WORKER})",
+        default=str(DEFAULT_TESTS_PER_WORKER),
+    )
+    parser.addini(
         "pgdb_app_url_env",
         "the environment variable the app reads its database URL from (default DATABASE_URL): "
         "the tests never use that database, and point the variable at the test database",
@@ -139,6 +146,21 @@ def read_pytest_settings(config: pytest.Config) -> TestSettings:
         cleanup_ini=str(config.getini("pgdb_cleanup")),
         workers=int(getattr(config.option, "numprocesses", 0) or 0),
     )
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto``: workers only where they pay (``workers.py``)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.numprocesses != "auto":
+        return None  # xdist's own answer
+    value = str(config.getini("pgdb_tests_per_worker")).strip()
+    if not value.isdigit() or int(value) < 1:
+        raise pytest.UsageError(
+            f"ini setting pgdb_tests_per_worker must be a whole number of at least 1, got "
+            f"{value!r}: how many selected test functions pay for one xdist worker"
+        )
+    tests = count_tests(config.args, config.invocation_params.dir)
+    return auto_workers(tests, int(value))
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:

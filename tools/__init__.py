@@ -1,0 +1,1 @@
+"""Helpers of the noxfile that are plain Python (unit-tested without nox)."""
