@@ -192,7 +192,7 @@ def test_a_yaml_error_names_its_line_and_column_counted_from_one(tmp_path):
     with pytest.raises(ConfigError, match=r"invalid YAML at line 2, column 9: ") as err:
         load(tmp_path, "server:\n  port: :\n  - x\n")
     assert "Fix the file or compare it with config.example.yaml" in err.value.message
-    with pytest.raises(ConfigError, match=r"invalid YAML at line 3, column 1: expected ','"):
+    with pytest.raises(ConfigError, match=r"invalid YAML at line 3, column 1: [^.]*expected ','"):
         load(tmp_path, "database:\n  host: [oops\n")
     # 0-based column 5 is reported as 6: counted from one by adding, for odd columns too
     with pytest.raises(ConfigError, match=r"invalid YAML at line 1, column 6: mapping values"):

@@ -73,13 +73,3 @@ def test_the_suites_run_under_the_interpreter_of_the_session(tmp_path, monkeypat
     monkeypatch.setenv("PATH", "/usr/bin")
     env = run._environment(tmp_path, "mutation_x")
     assert env["PATH"].split(os.pathsep) == [str(Path(sys.executable).parent), "/usr/bin"]
-
-
-def test_suites_that_fail_without_a_mutant_say_why(tmp_path):
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "conftest.py").write_text("import a_module_nobody_installed\n")
-    target = run.Target(paths=("m.py",), suites=("tests",))
-    with pytest.raises(SystemExit) as stopped:
-        run._run_target(target, tmp_path, tmp_path / "work", run._environment(tmp_path, "x"), set())
-    assert "the suites fail without any mutant" in str(stopped.value)
-    assert "No module named 'a_module_nobody_installed'" in str(stopped.value)

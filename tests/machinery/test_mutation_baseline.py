@@ -1,0 +1,17 @@
+"""The mutation tool's baseline: suites that fail before any mutant say why.
+
+Here, not in tests/unit: it runs the suites in a pytest of their own (seconds).
+"""
+
+import pytest
+from mutation import run
+
+
+def test_suites_that_fail_without_a_mutant_say_why(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "conftest.py").write_text("import a_module_nobody_installed\n")
+    target = run.Target(paths=("m.py",), suites=("tests",))
+    with pytest.raises(SystemExit) as stopped:
+        run._run_target(target, tmp_path, tmp_path / "work", run._environment(tmp_path, "x"), set())
+    assert "the suites fail without any mutant" in str(stopped.value)
+    assert "No module named 'a_module_nobody_installed'" in str(stopped.value)
