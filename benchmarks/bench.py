@@ -6,7 +6,14 @@ Uses the tests' own server discovery (configured server, else a private cluster)
 test-database names (claude_headspace_bench_test...). The last line is machine-readable:
 
     summary: cycle_ratio=... empty_cleanup_ms=... truncate_cycle_ratio=... xdist_speedup=...
-             worker_setup_ms=... halves_speedup=... cpu_scaling=... realistic_reset_ms=...
+             worker_setup_ms=... cold_worker_setup_ms=... one_test_ratio=...
+             parallel_vs_serial=... halves_speedup=... cpu_scaling=... realistic_reset_ms=...
+
+``worker_setup_ms``: a worker's database ready on a warm run (the kept database taken
+over); ``cold_worker_setup_ms``: after a schema change (template built and cloned);
+``one_test_ratio``: one integration test, command to result, over a fresh interpreter
+importing the same modules; ``parallel_vs_serial``: tests/integration under the
+session's ``-n auto`` over ``-n 0``.
 
 The last two are controls for ``xdist_speedup``, measured between its runs:
 ``halves_speedup`` is what two workers could give with no xdist cost at all (the suite
@@ -34,6 +41,7 @@ from sqlalchemy.orm import Session
 from tests.plugin_binding import app_database
 
 import claude_headspace.models  # noqa: F401  -- registers the tables
+from benchmarks import loop
 from benchmarks.realistic_schema import realistic_metadata, write_rows
 from claude_headspace.database import db
 from claude_headspace.models import Agent, Event, Project, Task, TaskState
@@ -289,30 +297,6 @@ def measure_detection(url: URL, rounds: int) -> dict[str, list[float]]:
     return samples
 
 
-def measure_worker_setup(settings: TestSettings, repeats: int = 5) -> dict[str, list[float]]:
-    phases: dict[str, list[float]] = {"server check": [], "create": [], "schema": [], "drop": []}
-    for n in range(repeats):
-        start = time.perf_counter()
-        server = connect_server(settings, RUN)
-        checked = time.perf_counter()
-        name = url_for_test_database(settings.test_url, label=f"setup{n}").database
-        database = TestDatabase(
-            server, name, run=RUN, project=settings.project, lock_wait=settings.lock_wait
-        )
-        database.setup()
-        created = time.perf_counter()
-        database.build_schema(db.metadata)
-        built = time.perf_counter()
-        database.teardown()
-        dropped = time.perf_counter()
-        server.release()
-        phases["server check"].append(checked - start)
-        phases["create"].append(created - checked)
-        phases["schema"].append(built - created)
-        phases["drop"].append(dropped - built)
-    return phases
-
-
 SYNTHETIC_CONFTEST = """
 import pytest
 
@@ -464,7 +448,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=250)
     parser.add_argument("--synthetic-tests", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=5, help="whole-suite runs per -n")
+    parser.add_argument(
+        "--loops", type=int, default=3, help="runs of each daily-loop figure (setup, one test)"
+    )
     args = parser.parse_args()
+    loops = args.loops
     if args.rounds < 20:
         parser.error("--rounds must be at least 20")
     if args.synthetic_tests < 10 or args.repeats < 1:
@@ -581,12 +569,35 @@ def main() -> None:
         "tests write many rows."
     )
 
-    print("\nPer-worker session overhead (median of 5), ms")
-    phases = measure_worker_setup(settings)
-    setup_rows = [[phase, f"{ms(statistics.median(v)):.1f}"] for phase, v in phases.items()]
-    worker_setup = sum(statistics.median(v) for v in phases.values())
-    setup_rows.append(["total", f"{ms(worker_setup):.1f}"])
-    print(table(["phase", "ms"], setup_rows))
+    server = connect_server(settings, RUN)
+    try:
+        print(f"\nA worker's database, ready for its first test (median of {loops}), ms")
+        setup = loop.measure_worker_setup(server, settings, RUN, loops)
+        print(table(["", "ms"], [[k, f"{loop.median_ms(v):.1f}"] for k, v in setup.items()]))
+        print(
+            "cold: a schema no template exists for (the template is built, then cloned); "
+            "warm: the database the previous run kept is checked and taken over"
+        )
+        print(f"\nClone strategies: CREATE DATABASE … TEMPLATE (median of {loops}), ms")
+        clones = loop.measure_clone_strategies(server, settings, RUN, loops)
+        print(
+            table(["strategy", "ms"], [[k, f"{loop.median_ms(v):.1f}"] for k, v in clones.items()])
+        )
+    finally:
+        server.release()
+
+    print(f"\nOne integration test, command to result (median of {loops}), s")
+    one = loop.measure_one_test(loops)
+    one_ratio = statistics.median(one["one test"]) / statistics.median(one["imports only"])
+    print(table(["", "s"], [[k, f"{statistics.median(v):.2f}"] for k, v in one.items()]))
+    print(f"ratio: {one_ratio:.2f} ({loop.ONE_TEST})")
+
+    print(f"\ntests/integration: the session's parallelism against serial (median of {loops}), s")
+    parallel = loop.measure_parallelism(loops)
+    rows = [[k, f"{statistics.median(v):.2f}"] for k, v in parallel.items()]
+    print(table(["", "s"], rows))
+    walls = [statistics.median(v) for v in parallel.values()]
+    parallel_vs_serial = walls[0] / walls[1]
 
     print(f"\nSynthetic suite: {args.synthetic_tests} chain tests, {args.repeats} runs each")
     xdist = measure_xdist(args.synthetic_tests, args.repeats)
@@ -611,7 +622,10 @@ def main() -> None:
         f"\nsummary: cycle_ratio={default_cycle / base_cycle:.2f} "
         f"empty_cleanup_ms={empty_cleanup:.3f} "
         f"truncate_cycle_ratio={truncate_cycle / base_cycle:.2f} "
-        f"xdist_speedup={xdist.speedup:.2f} worker_setup_ms={ms(worker_setup):.0f} "
+        f"xdist_speedup={xdist.speedup:.2f} "
+        f"worker_setup_ms={loop.median_ms(setup['warm']):.0f} "
+        f"cold_worker_setup_ms={loop.median_ms(setup['cold']):.0f} "
+        f"one_test_ratio={one_ratio:.2f} parallel_vs_serial={parallel_vs_serial:.2f} "
         f"halves_speedup={xdist.halves_speedup:.2f} cpu_scaling={xdist.cpu_scaling:.2f} "
         f"realistic_reset_ms={stats(realistic[DEFAULT_CLEANUP_STRATEGY]['reset'])[0]:.2f}"
     )

@@ -7,7 +7,8 @@ import pytest
 from mutation import run
 
 
-def test_suites_that_fail_without_a_mutant_say_why(tmp_path):
+def test_suites_that_fail_without_a_mutant_say_why(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL")  # this worker's test database, while tests run
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "conftest.py").write_text("import a_module_nobody_installed\n")
     target = run.Target(paths=("m.py",), suites=("tests",))

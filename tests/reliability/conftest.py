@@ -22,6 +22,7 @@ from tests.reliability.harness import (
     NO_CREATEDB_USER,
     OTHER_DATABASE,
     Reliability,
+    remove_caches,
 )
 
 
@@ -85,3 +86,4 @@ def developer_data_is_untouched(reliability):
     yield
     assert reliability.fingerprint() == before
     assert reliability.databases() == [], "a run left test databases behind"
+    remove_caches(reliability.url())  # templates and kept databases: the next test builds its own

@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL
 from claude_headspace.config import CONFIG_ENVIRONMENT
 from pytest_flask_pgdb.databases import cluster
 from pytest_flask_pgdb.databases.connections import admin_connection
-from pytest_flask_pgdb.databases.guard import is_test_database_name
+from pytest_flask_pgdb.databases.guard import RUN, Mark, is_test_database_name
 from pytest_flask_pgdb.settings import (
     BINDIR_SETTING,
     CLEANUP_SETTING,
@@ -186,8 +186,30 @@ def database_oids(url: URL) -> dict[str, int]:
 
 
 def databases_on(url: URL) -> list[str]:
-    """Databases with a test name (the guard's rule) on the server of ``url``."""
-    return [name for name in database_oids(url) if is_test_database_name(name)]
+    """Databases of test runs on the server of ``url``: test names (the guard's rule),
+    not the caches runs keep on purpose (schema templates, kept databases)."""
+    caches = set(caches_on(url))
+    return [
+        name for name in database_oids(url) if is_test_database_name(name) and name not in caches
+    ]
+
+
+def caches_on(url: URL) -> list[str]:
+    """Schema templates and kept databases (their marks say so)."""
+    with admin_connection(url) as connection:
+        rows = connection.execute(
+            text("SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database")
+        ).all()
+    return sorted(
+        name for name, comment in rows if (mark := Mark.parse(comment)) and mark.kind != RUN
+    )
+
+
+def remove_caches(url: URL) -> None:
+    """Drop the caches: each reliability test starts with none."""
+    with admin_connection(url) as connection:
+        for name in caches_on(url):
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 def _tables_checksum(url: URL) -> dict[str, tuple[int, str]]:
@@ -215,7 +237,15 @@ def wait_for(path_prefix: Path, count: int = 1, timeout: float = 60) -> None:
 
 
 def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL, timeout: float = 60) -> str:
-    """Signal the run's whole process group (as a terminal does) and collect its output."""
+    """Signal the run's whole process group (as a terminal does) and collect its output
+    once every process of the group is gone (xdist workers may outlive the controller)."""
     os.killpg(process.pid, sig)
     output, _ = process.communicate(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)  # no event tells us a process of the group ended
     return output or ""

@@ -14,11 +14,10 @@ from pytest_flask_pgdb.parity.compare import Schema
 
 
 @pytest.fixture(scope="session")
-def migrated_database(pgdb_make_database, pgdb_migrations) -> TestDatabase:
-    """Empty database upgraded to head through the real Flask-Migrate history."""
-    database = pgdb_make_database("migrations")
-    pgdb_migrations.upgrade(database.url, "head")
-    return database
+def migrated_database(pgdb_migrated_database) -> TestDatabase:
+    """Upgraded to head through the real Flask-Migrate history (a clone of the template
+    built when the migration files last changed)."""
+    return pgdb_migrated_database
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -68,6 +69,7 @@ INI_KEYS = ("project", "base_name", "name_pattern", "app_url_env")
 WIRE_ERROR_KEY = "pgdb_settings_error"
 SETUP_FAILED = "could not set up the test databases"
 DATABASE_FIXTURES = ("pgdb_server", "pgdb_database", "pgdb_make_database")
+KEEP_AFTER = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 _run_key: pytest.StashKey[RunDatabases] = pytest.StashKey()
 _controller_key: pytest.StashKey[_XdistController] = pytest.StashKey()
 
@@ -250,6 +252,32 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(
         f"test databases: {', '.join(names)} on {'; '.join(servers)}; cleanup: {used[0]['cleanup']}"
     )
+    terminalreporter.write_line(database_cost(used))
+
+
+def database_cost(used: list[dict[str, Any]]) -> str:
+    """The closing line's cost: setup per process, reset per test, share of the run."""
+    processes = len(used)
+    setup = sum(u["setup"] for u in used) / processes
+    resets = sum(u["resets"] for u in used)
+    reset = sum(u["reset"] for u in used)
+    share = (sum(u["setup"] for u in used) + reset) / max(sum(u["wall"] for u in used), 1e-9)
+    provided = sum(bool(u["provided"]) for u in used)
+    reused = sum(bool(u["reused"]) for u in used)
+    if provided > 1 and reused in (0, provided):
+        kind = "kept from the last run" if reused else "cloned from the schema template"
+        how = f" (all {provided} {kind})"
+    elif provided > 1:
+        how = f" ({reused} of {provided} kept from the last run, the others cloned)"
+    elif provided:
+        how = " (kept from the last run)" if reused else " (cloned from the schema template)"
+    else:
+        how = ""
+    per_test = f", reset {reset / resets * 1000:.1f} ms each ({resets} resets)" if resets else ""
+    return (
+        f"database work: setup {setup * 1000:.0f} ms per process{how}{per_test}: "
+        f"{share:.0%} of the run"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -274,7 +302,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run = session.config.stash[_run_key]
     try:
         if "pgdb_database" in needed:
-            run.database()  # created and claimed; the schema is built by the fixture
+            run.database()  # claimed; the fixture provides the schema
         else:
             run.server()
     except RunFailed:
@@ -298,7 +326,7 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After session fixtures are finalised (also after Ctrl-C): drop what we created."""
     run = session.config.stash[_run_key]
     summary = run.summary()
@@ -307,7 +335,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput[SUMMARY_KEY] = summary  # xdist sends it to the controller after this
     elif summary:
         session.config.stash[_controller_key].used.append(summary)
-    run.close()
+    # Kept for the next run only when every test's reset ran: not after Ctrl-C, nor
+    # when the plugin stopped the run (server gone, claim lost).
+    run.close(keep=exitstatus in KEEP_AFTER and not run.stopped)
 
 
 # -- the binding: the project's conftest.py overrides these (README, 'Binding') ---------
@@ -415,6 +445,26 @@ def pgdb_migrations(
 
 
 @pytest.fixture(scope="session")
+def pgdb_migrated_database(
+    request: pytest.FixtureRequest, pgdb_server: Server, pgdb_migrations: Migrations
+) -> TestDatabase:
+    """A sibling database (``…_migrations_test[_gw<N>]``) upgraded to head by the app's
+    migrations: a clone of a template built once per version of the migration files
+    (and of the server), so the history runs again only when a file of it changes."""
+    from pytest_flask_pgdb.databases.run import RunFailed
+
+    run = request.config.stash[_run_key]
+
+    def build(staging: str) -> None:
+        pgdb_migrations.upgrade(pgdb_server.url(staging), "head")
+
+    try:
+        return run.cloned_database("migrations", "migrations", pgdb_migrations.key, build)
+    except RunFailed as exc:
+        _stop_run(request, str(exc))
+
+
+@pytest.fixture(scope="session")
 def pgdb_app(
     pgdb_app_factory: Callable[..., Flask],
     pgdb_database: TestDatabase,
@@ -453,6 +503,8 @@ def pgdb_cleaner(
         run=pgdb_database.run,
         claim_pid=pgdb_database.claim_pid,
     )
+    if pgdb_database.reused:
+        cleaner.clean()  # a kept database's schema was checked; its rows are made sure of
     try:
         yield cleaner
     finally:
@@ -485,7 +537,17 @@ def pgdb_reset(
     db = sqlalchemy_of(pgdb_app)
     threads_before = set(threading.enumerate())
 
+    run = request.config.stash[_run_key]
+
     def reset(changes_schema: bool = False) -> ResetOutcome:
+        start = time.perf_counter()
+        try:
+            return _reset(changes_schema)
+        finally:
+            run.resets += 1
+            run.reset_seconds += time.perf_counter() - start
+
+    def _reset(changes_schema: bool) -> ResetOutcome:
         db.session.remove()
         return reset_after_test(
             request.node.nodeid,
@@ -524,6 +586,7 @@ def pgdb_clean(
 
 def _stop_after(request: pytest.FixtureRequest, message: str) -> NoReturn:
     request.session.shouldstop = message
+    request.config.stash[_run_key].stopped = True
     pytest.fail(message, pytrace=False)
 
 

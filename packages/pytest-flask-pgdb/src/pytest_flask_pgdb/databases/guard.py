@@ -80,24 +80,40 @@ def is_staging_of(name: str, project: str) -> bool:
     return match is not None and match.group("project") == project_tag(project)
 
 
+RUN, TEMPLATE, KEPT = "run", "template", "kept"  # what a marked database is for
+
+
 @dataclass(frozen=True)
 class Mark:
-    """Who created a test database: the project, the run (a random id), process and host."""
+    """Who created a test database: the project, the run (a random id), process and host.
+
+    ``kind``: a run's database (``run``), a schema template (``template``: see
+    ``templates.py``), or a run's database kept for the next run (``kept``); the last
+    two name their ``schema`` (its key) and a kept one the ``check`` it was kept with.
+    """
 
     project: str
     run: str
     pid: int
     host: str
     created: str
+    kind: str = RUN
+    schema: str = ""
+    check: str = ""
 
     @classmethod
-    def new(cls, run: str, project: str) -> Mark:
+    def new(
+        cls, run: str, project: str, kind: str = RUN, schema: str = "", check: str = ""
+    ) -> Mark:
         return cls(
             project=project,
             run=run,
             pid=os.getpid(),
             host=socket.gethostname(),
             created=datetime.now(UTC).isoformat(timespec="seconds"),
+            kind=kind,
+            schema=schema,
+            check=check,
         )
 
     def comment(self) -> str:
@@ -110,7 +126,10 @@ class Mark:
                 "pid": self.pid,
                 "host": self.host,
                 "created": self.created,
-                "note": "a throwaway test database; dropped when its run ends",
+                "kind": self.kind,
+                "schema": self.schema,
+                "check": self.check,
+                "note": _NOTES[self.kind],
             }
         )
 
@@ -123,16 +142,28 @@ class Mark:
             data = json.loads(comment)
             if not isinstance(data, dict) or data.get("created_by") != CREATOR:
                 return None
+            kind = str(data.get("kind", RUN))
+            if kind not in _NOTES:
+                return None  # a kind this version does not know: not safe to touch
             return cls(
                 str(data["project"]),
                 str(data["run"]),
                 int(data["pid"]),
                 str(data["host"]),
                 str(data["created"]),
+                kind,
+                str(data.get("schema", "")),
+                str(data.get("check", "")),
             )
         except (ValueError, KeyError, TypeError):
             return None
 
+
+_NOTES = {
+    RUN: "a throwaway test database; dropped when its run ends",
+    TEMPLATE: "a schema template test databases are cloned from; replaced when the schema changes",
+    KEPT: "an empty test database kept for the next run; checked before it is used",
+}
 
 _MARK_OF = text(
     "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name"

@@ -2,12 +2,14 @@
 
 Lists, on the server the tests use, every database this project's tests created (its
 mark: run, process, host, age), each either in use by a live run or abandoned by a
-dead one, and this user's private-cluster directory: clusters of live and dead runs and
-the ``initdb`` template caches. Runs remove what dead runs left by themselves; this is
-for looking, and for a clean slate.
+dead one; the caches (schema templates, databases kept for the next run); and this
+user's private-cluster directory: clusters of live and dead runs and the ``initdb``
+template caches. Runs remove what dead runs left, and stale caches, by themselves;
+this is for looking, and for a clean slate.
 
-Removing drops the project's abandoned databases and deletes the clusters of dead runs
-and the template caches. It never touches a database without the tests' mark, another
+Removing drops the project's abandoned databases and the caches no live run holds
+(the next run builds what it needs again), and deletes the clusters of dead runs and
+the ``initdb`` caches. It never touches a database without the tests' mark, another
 project's, nor one a live run holds.
 """
 
@@ -19,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pytest_flask_pgdb.databases import cluster
 from pytest_flask_pgdb.databases.connections import admin_connection, describe_error
+from pytest_flask_pgdb.databases.guard import RUN, TEMPLATE
 from pytest_flask_pgdb.databases.lifecycle import drop_abandoned, marked_databases
 from pytest_flask_pgdb.databases.server import MAINTENANCE_DATABASE
 from pytest_flask_pgdb.settings import TestSettings
@@ -32,19 +35,26 @@ def report_leftovers(settings: TestSettings, *, remove: bool, say: Callable[[str
         with admin_connection(settings.test_url.set(database=MAINTENANCE_DATABASE)) as admin:
             every = marked_databases(admin)
             databases = marked_databases(admin, settings.project)
+            runs = 0
             for name, mark, abandoned in databases:
-                state = "abandoned by a dead run" if abandoned else "in use by a live run"
                 made = (
                     f"run {mark.run[:12]}, pid {mark.pid} on {mark.host}, {mark.created}"
                     if mark is not None
                     else "being created, or left half-created by a crash"
                 )
+                if mark is not None and mark.kind != RUN:
+                    what = "schema template" if mark.kind == TEMPLATE else "kept for the next run"
+                    use = "in use by a live run" if not abandoned else "a cache"
+                    say(f"database {name} on {where}: {what}, {use} ({mark.schema}; {made})")
+                    continue
+                runs += 1
+                state = "abandoned by a dead run" if abandoned else "in use by a live run"
                 say(f"database {name} on {where}: {state} ({made})")
             if remove:
-                for name in drop_abandoned(admin, settings.project):
+                for name in drop_abandoned(admin, settings.project, caches=True):
                     say(f"dropped database {name}")
-            elif not databases:
-                say(f"no test databases on {where} (project {settings.project})")
+            elif not runs:
+                say(f"no test databases of runs on {where} (project {settings.project})")
             others = len(every) - len(databases)
             if others:
                 say(f"{others} test database(s) of other projects on {where}: left alone")

@@ -21,16 +21,21 @@ holding it is killed with SIGKILL.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from pytest_flask_pgdb.databases import templates
 from pytest_flask_pgdb.databases.connections import admin_connection, admin_engine, describe_error
 from pytest_flask_pgdb.databases.guard import (
+    KEPT,
     MARK_LIKE,
+    RUN,
     STAGING_SQL,
     Mark,
     database_exists_with_mark,
@@ -39,6 +44,7 @@ from pytest_flask_pgdb.databases.guard import (
     require_test_name,
     staging_name,
 )
+from pytest_flask_pgdb.databases.locks import try_lock, unlock
 from pytest_flask_pgdb.databases.server import (
     CONNECTIONS_PER_WORKER,
     Server,
@@ -46,10 +52,12 @@ from pytest_flask_pgdb.databases.server import (
     too_many_clients_message,
 )
 from pytest_flask_pgdb.errors import DatabaseInUseError, TestDatabaseError, UnownedDatabaseError
+from pytest_flask_pgdb.reset.isolation import CATALOG_CHECK
 from pytest_flask_pgdb.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pytest_flask_pgdb.urls import mask_url
 
-LOCK_NAMESPACE = 0x48535444  # "HSTD": keeps our advisory locks apart from anyone else's
+__all__ = ["TestDatabase", "drop_abandoned", "marked_databases", "try_lock", "unlock"]
+
 APPLICATION_NAME = "pytest_flask_pgdb"
 RECLAIM_SECONDS = 2.0  # how long a teardown waits for a lost claim's lock to come free
 
@@ -66,6 +74,15 @@ _ABANDONED_CANDIDATES = text(
     "SELECT datname FROM pg_database "
     "WHERE shobj_description(oid, 'pg_database') LIKE :mark OR datname ~ :staging "
     "ORDER BY datname"
+)
+# The same, with what the sweep decides on, in one round trip.
+_SWEEP_CANDIDATES = text(
+    "SELECT d.datname, shobj_description(d.oid, 'pg_database'), "
+    "(SELECT count(*) FROM pg_stat_activity a "
+    " WHERE a.datname = d.datname AND a.pid <> pg_backend_pid()) "
+    "FROM pg_database d "
+    "WHERE shobj_description(d.oid, 'pg_database') LIKE :mark OR d.datname ~ :staging "
+    "ORDER BY d.datname"
 )
 
 
@@ -99,6 +116,15 @@ class TestDatabase:
         self._owned = False  # True once we hold the name's lock: only then may we drop it
         self._staging: str | None = None  # created, not yet renamed to our name
         self._mark = Mark.new(run, project).comment()
+        self._kept: Mark | None = None  # a kept database of an earlier run, found at claim
+        self.template: str | None = None  # the schema template this database is cloned from
+        self.schema: str | None = None  # what the schema is (templates.schema_id)
+        self.reused = False  # a kept database, checked and taken over: not rebuilt
+
+    @functools.cached_property
+    def server_version(self) -> int:
+        assert self._admin is not None
+        return int(self._admin.scalar(text("SHOW server_version_num")) or 0)
 
     @property
     def claim_pid(self) -> int | None:
@@ -110,20 +136,70 @@ class TestDatabase:
     # -- lifecycle ---------------------------------------------------------------
     def setup(self, metadata: MetaData | None = None) -> None:
         """Claim the name, drop abandoned databases, create ours marked, build the schema."""
-        try:
-            self._admin = self._admin_engine.connect()
-            self._check_capacity()
-            self._claim(self.name)
-            self._owned = True
-            self.drop_abandoned()
-            exists, mark = database_exists_with_mark(self._admin, self.name)
-            if exists and mark is None:
-                raise UnownedDatabaseError(self._unowned_message())
-            if exists:
-                self._drop(self.name)  # a marked leftover of an interrupted run
+        with self._setting_up():
+            self._claim_name(sweep=True)
+            if self._kept is not None:
+                self._drop(self.name)
+                self._kept = None
             self._create()
             if metadata is not None:
                 self.build_schema(metadata)
+
+    def claim(self) -> None:
+        """Claim the name; create nothing yet: ``provide`` sweeps and builds.
+
+        A kept database under our name is remembered, to be checked by ``provide``.
+        """
+        with self._setting_up():
+            self._claim_name(sweep=False)
+            self._check_createdb()
+
+    def provide(self, metadata: MetaData) -> None:
+        """The schema of ``metadata``: a kept database that checks out, else a clone of
+        the schema's template (built first if no run built it before)."""
+        self.provide_schema(
+            "metadata",
+            lambda: templates.metadata_ddl(metadata),
+            lambda staging: self._build_in(staging, metadata),
+        )
+
+    def provide_schema(
+        self, source: str, defined_by: Callable[[], str], build: Callable[[str], None]
+    ) -> None:
+        """The schema ``build`` makes in an empty database. Its template is named by a
+        hash of ``defined_by()`` (what defines the schema) and the server's version;
+        ``source`` says what kind of schema it is (a template of the same source with
+        another key is stale)."""
+        with self._setting_up():
+            assert self._admin is not None
+            schema_key = templates.schema_key(source, defined_by(), str(self.server_version))
+            schema = templates.schema_id(source, schema_key)
+            drop_abandoned(self._admin, self.project, keep=self.name, schema=schema)
+            kept, self._kept = self._kept, None
+            if kept is not None and kept.schema == schema and self._kept_unchanged(kept):
+                self._mark_as(self._mark)
+                self.reused = True
+            else:
+                if kept is not None:
+                    self._drop(self.name)
+                self.template = templates.ensure_template(
+                    self._admin,
+                    project=self.project,
+                    run=self.run,
+                    source=source,
+                    key=schema_key,
+                    build=build,
+                    lock_wait=self.lock_wait,
+                    where=self.server.describe(),
+                )
+                self._create()
+            self.schema = schema
+
+    @contextlib.contextmanager
+    def _setting_up(self) -> Iterator[None]:
+        """Errors as one message; whatever was half done is undone."""
+        try:
+            yield
         except SQLAlchemyError as exc:
             self.teardown()
             if is_too_many_clients(exc):
@@ -139,6 +215,50 @@ class TestDatabase:
             self.teardown()
             raise
 
+    def _claim_name(self, *, sweep: bool) -> None:
+        self._admin = self._admin_engine.connect()
+        self._check_capacity()
+        self._claim(self.name)
+        self._owned = True
+        if sweep:
+            self.drop_abandoned()
+        exists, mark = database_exists_with_mark(self._admin, self.name)
+        if exists and mark is None:
+            raise UnownedDatabaseError(self._unowned_message())
+        if exists and mark is not None and mark.kind == KEPT and mark.project == self.project:
+            self._kept = mark
+        elif exists:
+            self._drop(self.name)  # a marked leftover of an interrupted run
+
+    def _check_createdb(self) -> None:
+        """Say now, before any test, if the user may not create databases."""
+        assert self._admin is not None
+        if not self._admin.scalar(
+            text("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")
+        ):
+            raise TestDatabaseError(
+                f"could not create test database {self.name!r} on {self.server.describe()}: "
+                "the user may not create databases. The user needs the CREATEDB privilege "
+                f"(ALTER ROLE … CREATEDB); check TEST_DATABASE_URL or the database settings "
+                f"({mask_url(self.url)})."
+            )
+
+    def _kept_unchanged(self, kept: Mark) -> bool:
+        """Nobody is connected, and no DDL ran since the database was kept."""
+        if self._sessions(self.name):
+            return False
+        return self._catalog_check() == kept.check
+
+    def _catalog_check(self) -> str:
+        with admin_connection(self.url, APPLICATION_NAME) as connection:
+            return str(connection.scalar(text(f"SELECT {CATALOG_CHECK}")))
+
+    def _mark_as(self, comment: str) -> None:
+        assert self._admin is not None
+        self._admin.execute(
+            text(f"COMMENT ON DATABASE {self._quote(self.name)} IS :mark").bindparams(mark=comment)
+        )
+
     def rebuild(self, metadata: MetaData) -> None:
         """Drop and create the database again with its schema: the state setup made.
 
@@ -147,18 +267,19 @@ class TestDatabase:
         """
         if self._admin is None or not self._owned:
             raise TestDatabaseError(f"cannot rebuild {self.name!r}: this run does not hold it")
-        self._admin.execute(
-            text(f"COMMENT ON DATABASE {self._quote(self.name)} IS :mark").bindparams(
-                mark=self._mark
-            )
-        )
+        self._mark_as(self._mark)
         self._drop(self.name)
         self._create()
-        self.build_schema(metadata)
+        if self.template is None:
+            self.build_schema(metadata)
 
     def build_schema(self, metadata: MetaData) -> None:
+        self._build_in(self.name, metadata)
+
+    def _build_in(self, name: str, metadata: MetaData) -> None:
         try:
-            with admin_connection(self.url, APPLICATION_NAME) as connection, connection.begin():
+            url = self.server.url(name)
+            with admin_connection(url, APPLICATION_NAME) as connection, connection.begin():
                 require_own_connection(connection, self.run, "build a schema in")
                 metadata.create_all(connection)
         except SQLAlchemyError as exc:
@@ -167,13 +288,23 @@ class TestDatabase:
                 f"pgdb_metadata fixture: {describe_error(exc)}"
             ) from None
 
-    def teardown(self) -> None:
+    def teardown(self, keep: bool = False) -> None:
         """Drop what we created (even with connections still open) and release the claim.
 
         On the claim's own connection if it still works; otherwise (the claim was lost,
         or an interrupt left the connection unusable) on a fresh one, dropping only
         what it can claim again: anything else may belong to another run by now.
+
+        ``keep``: the run ended in order and every test's reset held; the database (if
+        it was provided from a template) is kept, marked with its schema and catalog
+        check, for the next run to take over instead of cloning.
         """
+        interrupted: BaseException | None = None
+        try:
+            if keep and self._keep():
+                self._owned = False
+        except BaseException as exc:  # Ctrl-C while keeping: drop it instead, then stop
+            interrupted = exc
         mine = [n for n in (self._staging, self.name if self._owned else None) if n]
         self._staging, self._owned = None, False
         try:
@@ -187,6 +318,24 @@ class TestDatabase:
         finally:
             self._close_admin()
             self._admin_engine.dispose()
+        if interrupted is not None:
+            raise interrupted
+
+    def _keep(self) -> bool:
+        """Mark the database kept, if it is ours, provided, and nobody else is on it."""
+        if self._admin is None or not self._owned or self.schema is None or self._staging:
+            return False
+        try:
+            deadline = time.monotonic() + RECLAIM_SECONDS
+            while self._sessions(self.name):  # closed sessions may be exiting still
+                if time.monotonic() >= deadline:
+                    return False  # a leaked session: drop (FORCE) rather than keep
+                time.sleep(0.02)
+            kept = Mark.new(self.run, self.project, KEPT, self.schema, self._catalog_check())
+            self._mark_as(kept.comment())
+            return True
+        except SQLAlchemyError:
+            return False
 
     def _drop_mine(self, names: list[str], *, claimed: bool) -> None:
         if self._admin is None:
@@ -244,7 +393,16 @@ class TestDatabase:
         self._claim(staging)
         try:
             self._staging = staging
-            self._admin.execute(text(f"CREATE DATABASE {self._quote(staging)}"))
+            if self.template is not None:
+                self._admin.execute(
+                    text(
+                        templates.clone_sql(
+                            self._quote, self.template, staging, self.server_version
+                        )
+                    )
+                )
+            else:
+                self._admin.execute(text(f"CREATE DATABASE {self._quote(staging)}"))
             self._admin.execute(
                 text(f"COMMENT ON DATABASE {self._quote(staging)} IS :mark").bindparams(
                     mark=self._mark
@@ -313,23 +471,6 @@ class TestDatabase:
         return self._admin.dialect.identifier_preparer.quote(name)
 
 
-def try_lock(connection: Connection, name: str) -> bool:
-    """Take the claim on ``name`` for ``connection``'s session, if nobody holds it."""
-    return bool(
-        connection.scalar(
-            text("SELECT pg_try_advisory_lock(:ns, hashtext(:name))"),
-            {"ns": LOCK_NAMESPACE, "name": name},
-        )
-    )
-
-
-def unlock(connection: Connection, name: str) -> None:
-    connection.execute(
-        text("SELECT pg_advisory_unlock(:ns, hashtext(:name))"),
-        {"ns": LOCK_NAMESPACE, "name": name},
-    )
-
-
 def marked_databases(
     connection: Connection, project: str | None = None
 ) -> list[tuple[str, Mark | None, bool]]:
@@ -351,26 +492,49 @@ def marked_databases(
     return found
 
 
-def drop_abandoned(connection: Connection, project: str, keep: str | None = None) -> list[str]:
+def drop_abandoned(
+    connection: Connection,
+    project: str,
+    keep: str | None = None,
+    *,
+    schema: str | None = None,
+    caches: bool = False,
+) -> list[str]:
     """Drop every abandoned marked database of ``project`` but ``keep``; what was dropped.
 
-    Each is claimed (its lock) before it is checked again and dropped, so a run that
-    starts meanwhile keeps its database.
+    Templates and kept databases are a cache, not abandoned: dropped only with
+    ``caches`` (``--pgdb-remove-leftovers``), or, for a template, when it holds another
+    version of ``schema`` (``templates.is_stale``); a kept database is taken over or
+    replaced by the run that claims its name. One query finds the candidates; each is
+    claimed (its lock) and checked again before it is dropped, so a run that starts
+    meanwhile keeps its database.
     """
-    dropped = []
-    for name in connection.scalars(
-        _ABANDONED_CANDIDATES, {"mark": MARK_LIKE, "staging": STAGING_SQL}
-    ).all():
-        if name == keep or not try_lock(connection, name):
+
+    def droppable(name: str, mark: Mark | None, sessions: int) -> bool:
+        if name == keep or sessions or not _of_project(name, mark, project):
+            return False
+        return mark is None or mark.kind == RUN or caches or _stale(mark, schema)
+
+    dropped: list[str] = []
+    rows = connection.execute(_SWEEP_CANDIDATES, {"mark": MARK_LIKE, "staging": STAGING_SQL})
+    for row in rows.all():
+        name, comment, sessions = str(row[0]), row[1], int(row[2])
+        if not droppable(name, Mark.parse(comment), sessions) or not try_lock(connection, name):
             continue
-        try:
+        try:  # claimed: checked again, now that no run can start on it meanwhile
             exists, mark = database_exists_with_mark(connection, name)
-            if exists and _of_project(name, mark, project) and not _sessions_on(connection, name):
+            if exists and droppable(name, mark, _sessions_on(connection, name)):
                 _drop_database(connection, name)
                 dropped.append(name)
         finally:
             unlock(connection, name)
     return dropped
+
+
+def _stale(mark: Mark, schema: str | None) -> bool:
+    """A template of another version of ``schema``. (A kept database is for the run
+    that claims its name: it takes it over, or replaces it.)"""
+    return mark.kind != KEPT and schema is not None and templates.is_stale(mark, schema)
 
 
 def _of_project(name: str, mark: Mark | None, project: str) -> bool:

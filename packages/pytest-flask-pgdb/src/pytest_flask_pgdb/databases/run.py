@@ -9,6 +9,7 @@ message. The first failure is kept: nothing is tried twice.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -42,6 +43,12 @@ class RunDatabases:
         self.run = run
         self.worker = worker
         self.failure = settings_error
+        self.stopped = False  # the plugin stopped the run (its databases are not kept)
+        # What the database work cost this process, for the closing line.
+        self.started = time.perf_counter()
+        self.setup_seconds = 0.0
+        self.reset_seconds = 0.0
+        self.resets = 0
         self.attempted = False  # did anything ask for a server or database?
         self._server: Server | None = None
         self._database: TestDatabase | None = None
@@ -63,13 +70,14 @@ class RunDatabases:
     def database(self, metadata: MetaData | None = None) -> TestDatabase:
         """The process's own test database (``…_test`` or ``…_test_gw<N>``).
 
-        Created (empty) on first request; with ``metadata``, its schema is built once.
+        Claimed on first request; with ``metadata``, provided once: the database an
+        earlier run kept, if it checks out, else a clone of the schema's template.
         """
         if self._database is None:
-            self._database = self._attempt(lambda: self._new(None))
+            self._database = self._attempt(lambda: self._new(None, create=False))
         database = self._database
         if metadata is not None and not self._schema_built:
-            self._attempt(lambda: database.build_schema(metadata))
+            self._attempt(lambda: database.provide(metadata))
             self._schema_built = True
         return database
 
@@ -79,7 +87,22 @@ class RunDatabases:
             self._extra[label] = self._attempt(lambda: self._new(label))
         return self._extra[label]
 
-    def _new(self, label: str | None) -> TestDatabase:
+    def cloned_database(
+        self, label: str, source: str, defined_by: Callable[[], str], build: Callable[[str], None]
+    ) -> TestDatabase:
+        """A sibling ``…_<label>_test[_gw<N>]`` holding the schema ``build`` makes, cloned
+        from its template (``TestDatabase.provide_schema``); on first request."""
+        if label not in self._extra:
+
+            def make() -> TestDatabase:
+                database = self._new(label, create=False)
+                database.provide_schema(source, defined_by, build)
+                return database
+
+            self._extra[label] = self._attempt(make)
+        return self._extra[label]
+
+    def _new(self, label: str | None, *, create: bool = True) -> TestDatabase:
         server = self.server()
         settings = self.settings
         names = settings.names
@@ -95,13 +118,15 @@ class RunDatabases:
             project=settings.project,
             alternative=names.render(f"{settings.base_name}_{os.getpid()}"),
         )
-        database.setup()  # cleans up after itself if it fails or is interrupted
+        # Either cleans up after itself if it fails or is interrupted.
+        database.setup() if create else database.claim()
         return database
 
     def _attempt(self, make: Callable[[], T]) -> T:
         self.attempted = True
         if self.failure is not None:
             raise RunFailed(self.failure)
+        start = time.perf_counter()
         try:
             return make()
         except SettingsError as exc:
@@ -110,6 +135,8 @@ class RunDatabases:
         except TestDatabaseError as exc:
             self.failure = str(exc)
             raise RunFailed(self.failure) from None
+        finally:
+            self.setup_seconds += time.perf_counter() - start
 
     def summary(self) -> dict[str, object] | None:
         """What this process used, for the run's closing line (None: no database)."""
@@ -120,14 +147,25 @@ class RunDatabases:
             "server": self._server.summary(),
             "databases": names,
             "cleanup": self._settings.cleanup,
+            "provided": self._schema_built,
+            "reused": self._database is not None and self._database.reused,
+            "setup": self.setup_seconds,
+            "resets": self.resets,
+            "reset": self.reset_seconds,
+            "wall": time.perf_counter() - self.started,
         }
 
-    def close(self) -> None:
-        """Drop what this process created and leave the server (last one out stops it)."""
+    def close(self, keep: bool = False) -> None:
+        """Drop what this process created and leave the server (last one out stops it).
+
+        ``keep``: the run ended in order; its own database is kept for the next run
+        (extra databases are always dropped).
+        """
         try:
-            for database in [*self._extra.values(), self._database]:
-                if database is not None:
-                    database.teardown()
+            for database in self._extra.values():
+                database.teardown()
+            if self._database is not None:
+                self._database.teardown(keep=keep and self.failure is None)
         finally:
             self._extra.clear()
             self._database = None

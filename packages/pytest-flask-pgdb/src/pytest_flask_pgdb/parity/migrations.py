@@ -7,6 +7,7 @@ revision graph, and Alembic's autogenerate comparison.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,16 @@ class Migrations:
 
     directory: Path
     app_factory: Callable[..., Flask]
+
+    def key(self) -> str:
+        """A hash of every file of the history (``env.py``, revisions, ``alembic.ini``):
+        what a migrated template is named by."""
+        digest = hashlib.sha256()
+        for path in sorted(self.directory.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(self.directory).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+        return digest.hexdigest()
 
     def script_directory(self) -> ScriptDirectory:
         return ScriptDirectory(str(self.directory))

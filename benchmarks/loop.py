@@ -1,0 +1,180 @@
+"""The daily loop's figures: worker setup (warm, cold), clone strategies, one test's
+cost against importing the same modules, and the sessions' parallelism against serial.
+
+Each figure is measured side by side in one run (alternating), as medians.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, MetaData, Table, text
+
+from claude_headspace.database import db
+from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.databases.lifecycle import TestDatabase
+from pytest_flask_pgdb.databases.names import url_for_test_database
+from pytest_flask_pgdb.databases.server import Server
+from pytest_flask_pgdb.settings import TestSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+ONE_TEST = "tests/integration/test_guide_example.py::test_health_endpoint_sees_the_database"
+# Records what a pytest run imported, for the import-only baseline.
+MODULES_PLUGIN = """
+import sys
+def pytest_unconfigure(config):
+    with open({path!r}, "w") as out:
+        out.write("\\n".join(sorted(m for m in sys.modules if not m.startswith("_"))))
+"""
+
+
+IMPORT_ALL = """
+import importlib
+for module in {modules!r}:
+    try:
+        importlib.import_module(module)
+    except Exception:  # a module that only imports inside pytest: not counted
+        pass
+"""
+
+
+def cold_metadata(n: int) -> MetaData:
+    """The app's schema plus one table: a schema no template exists for yet."""
+    metadata = MetaData()
+    for table in db.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    Table(
+        f"bench_cold_{n}_{uuid.uuid4().hex[:8]}", metadata, Column("id", Integer, primary_key=True)
+    )
+    return metadata
+
+
+def measure_worker_setup(
+    server: Server, settings: TestSettings, run: str, repeats: int
+) -> dict[str, list[float]]:
+    """Claim + provide, ready for a first test: cold (a new schema: its template is
+    built, then cloned) and warm (the database the previous run kept is checked and
+    taken over), alternating; and the kept database's teardown.
+
+    What it leaves (templates and a kept database of schemas of its own) is stale for
+    the next run of the project, which drops it.
+    """
+    name = url_for_test_database(settings.test_url, label="bench_setup").database
+    samples: dict[str, list[float]] = {"cold": [], "warm": [], "keep at the end": []}
+
+    def one(metadata: MetaData) -> tuple[float, float, TestDatabase]:
+        database = TestDatabase(
+            server,
+            name,
+            run=uuid.uuid4().hex,
+            project=settings.project,
+            lock_wait=settings.lock_wait,
+        )
+        start = time.perf_counter()
+        database.claim()
+        database.provide(metadata)
+        ready = time.perf_counter()
+        database.teardown(keep=True)
+        return ready - start, time.perf_counter() - ready, database
+
+    warm_metadata = cold_metadata(0)
+    one(warm_metadata)  # the warm runs' template and kept database
+    for n in range(repeats):
+        samples["cold"].append(one(cold_metadata(n + 1))[0])
+        warm, keep, _ = one(warm_metadata)
+        samples["warm"].append(warm)
+        samples["keep at the end"].append(keep)
+    return samples
+
+
+def measure_clone_strategies(
+    server: Server, settings: TestSettings, run: str, repeats: int
+) -> dict[str, list[float]]:
+    """CREATE DATABASE … TEMPLATE the app's template, by each strategy, alternating."""
+    database = TestDatabase(
+        server,
+        url_for_test_database(settings.test_url, label="bench_clone").database,
+        run=run,
+        project=settings.project,
+    )
+    samples: dict[str, list[float]] = {"WAL_LOG": [], "FILE_COPY": []}
+    try:
+        database.claim()
+        database.provide(db.metadata)  # holds the app's template
+        assert database.template is not None
+        with admin_connection(server.maintenance_url) as connection:
+            quote = connection.dialect.identifier_preparer.quote
+            for n in range(repeats):
+                for strategy in samples:
+                    clone = url_for_test_database(
+                        settings.test_url, label=f"bench_clone{n}{strategy.lower()}"
+                    ).database
+                    start = time.perf_counter()
+                    connection.execute(
+                        text(
+                            f"CREATE DATABASE {quote(clone)} TEMPLATE "
+                            f"{quote(database.template)} STRATEGY {strategy}"
+                        )
+                    )
+                    samples[strategy].append(time.perf_counter() - start)
+                    connection.execute(text(f"DROP DATABASE {quote(clone)}"))
+    finally:
+        database.teardown()
+    return samples
+
+
+def _pytest(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"pytest {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr}")
+    return wall
+
+
+def measure_one_test(repeats: int) -> dict[str, list[float]]:
+    """Command to result for one integration test, against a fresh interpreter that
+    imports exactly the modules that run imported."""
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="headspace-bench-") as tmp:
+        (Path(tmp) / "bench_modules.py").write_text(
+            MODULES_PLUGIN.format(path=str(Path(tmp) / "modules.txt"))
+        )
+        env["PYTHONPATH"] = os.pathsep.join([tmp, str(ROOT)])
+        args = [ONE_TEST, "-q", "-p", "no:randomly"]
+        _pytest([*args, "-p", "bench_modules"], env)  # warm: template and kept database
+        modules = (Path(tmp) / "modules.txt").read_text().split()
+        importing = IMPORT_ALL.format(modules=modules)
+        samples: dict[str, list[float]] = {"one test": [], "imports only": []}
+        for _ in range(repeats):
+            samples["one test"].append(_pytest(args, env))
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", importing], cwd=ROOT, env=env, check=True)
+            samples["imports only"].append(time.perf_counter() - start)
+    return samples
+
+
+def measure_parallelism(repeats: int) -> dict[str, list[float]]:
+    """tests/integration as the nox session runs it (-n auto, sized by the plugin)
+    against serial, alternating."""
+    env = dict(os.environ)
+    samples: dict[str, list[float]] = {"-n auto (the session's)": [], "serial": []}
+    for _ in range(repeats):
+        samples["-n auto (the session's)"].append(
+            _pytest(["tests/integration", "-q", "-n", "auto"], env)
+        )
+        samples["serial"].append(_pytest(["tests/integration", "-q", "-n", "0"], env))
+    return samples
+
+
+def median_ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000
