@@ -1,4 +1,5 @@
-"""Sessions: ``nox`` runs unit, integration and schema_parity; others in CI and on demand."""
+"""Sessions: ``nox`` runs ``tests`` (the unit, integration and schema suites in one pytest
+run); the others one suite each, or in CI and on demand."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tools.selection import pytest_arguments
 nox.needs_version = ">=2025.2.9"  # nox.project; older nox says so instead of crashing
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["unit", "integration", "schema_parity"]
+nox.options.sessions = ["tests"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -66,6 +67,20 @@ def run_pytest(session: nox.Session, *paths: str, defaults: tuple[str, ...] = ("
     and options are added to its defaults (``tools/selection.py``)."""
     install(session, "test")
     session.run("pytest", *pytest_arguments(session.posargs, paths, defaults, Path.cwd()))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """What every change needs: the unit, integration and schema suites in one pytest run
+    (one start-up, one database setup; ``-n auto`` as the plugin sizes it)."""
+    run_pytest(
+        session,
+        "tests/unit",
+        f"{PLUGIN}/tests",
+        "tests/integration",
+        "tests/schema",
+        defaults=("-q", "-n", "auto"),
+    )
 
 
 @nox.session

@@ -2,8 +2,9 @@
 
 import pytest
 
+from pytest_flask_pgdb.errors import SettingsError
 from pytest_flask_pgdb.plugin import pytest_xdist_auto_num_workers
-from pytest_flask_pgdb.workers import auto_workers, count_tests
+from pytest_flask_pgdb.workers import auto_workers, count_tests, parse_tests_per_worker
 
 pytest_plugins = ["pytester"]
 
@@ -73,12 +74,12 @@ def test_xdist_decides_when_its_variable_is_set_or_the_count_is_not_auto(pyteste
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
     assert pytest_xdist_auto_num_workers(_config(pytester, "-n", "auto")) is None
     monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS")
-    assert pytest_xdist_auto_num_workers(_config(pytester, "-n", "logical")) is None
+    config = _config(pytester, "-n", "logical", ini="pgdb_tests_per_worker = nonsense")
+    assert pytest_xdist_auto_num_workers(config) is None  # not read: not ours to decide
 
 
-@pytest.mark.parametrize("value", ["0", "-2", "many", "1.5"])
-def test_a_bad_tests_per_worker_is_one_usage_error(pytester, monkeypatch, value):
-    monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
-    config = _config(pytester, "-n", "auto", ini=f"pgdb_tests_per_worker = {value}")
-    with pytest.raises(pytest.UsageError, match=f"pgdb_tests_per_worker .*got '{value}'"):
-        pytest_xdist_auto_num_workers(config)
+@pytest.mark.parametrize("value", ["0", "-2", "many", "1.5", ""])
+def test_a_bad_tests_per_worker_is_one_clear_error(value):
+    with pytest.raises(SettingsError, match=f"pgdb_tests_per_worker .*got '{value}'"):
+        parse_tests_per_worker(value)
+    assert parse_tests_per_worker(" 7 ") == 7

@@ -44,7 +44,12 @@ from pytest_flask_pgdb.settings import (
     TestSettings,
     read_settings,
 )
-from pytest_flask_pgdb.workers import DEFAULT_TESTS_PER_WORKER, auto_workers, count_tests
+from pytest_flask_pgdb.workers import (
+    DEFAULT_TESTS_PER_WORKER,
+    auto_workers,
+    count_tests,
+    parse_tests_per_worker,
+)
 
 # Flask is imported inside the fixtures: the xdist controller and unit-only runs load
 # this plugin but never need the app.
@@ -155,14 +160,11 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto``: workers only where they pay (``workers.py``)."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.numprocesses != "auto":
         return None  # xdist's own answer
-    value = str(config.getini("pgdb_tests_per_worker")).strip()
-    if not value.isdigit() or int(value) < 1:
-        raise pytest.UsageError(
-            f"ini setting pgdb_tests_per_worker must be a whole number of at least 1, got "
-            f"{value!r}: how many selected test functions pay for one xdist worker"
-        )
-    tests = count_tests(config.args, config.invocation_params.dir)
-    return auto_workers(tests, int(value))
+    try:
+        per_worker = parse_tests_per_worker(str(config.getini("pgdb_tests_per_worker")))
+    except SettingsError as exc:
+        raise pytest.UsageError(exc.message) from None
+    return auto_workers(count_tests(config.args, config.invocation_params.dir), per_worker)
 
 
 def pytest_cmdline_main(config: pytest.Config) -> int | None:

@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from pytest_flask_pgdb.errors import SettingsError
+
 DEFAULT_TESTS_PER_WORKER = 50  # nox -s bench: on 2 cores, -n 2 breaks even near 60
 _TEST_FUNCTION = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+test", re.M)
 
@@ -37,6 +39,17 @@ def count_tests(args: Iterable[str], base: Path) -> int:
             except OSError:
                 continue  # pytest itself says what is wrong with the path
     return total
+
+
+def parse_tests_per_worker(value: str) -> int:
+    """The ini setting ``pgdb_tests_per_worker``, checked."""
+    value = value.strip()
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(
+            f"ini setting pgdb_tests_per_worker must be a whole number of at least 1, got "
+            f"{value!r}: how many selected test functions pay for one xdist worker"
+        )
+    return int(value)
 
 
 def auto_workers(

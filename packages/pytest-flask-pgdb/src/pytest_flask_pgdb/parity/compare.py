@@ -11,6 +11,7 @@ always appends, so migrations and models may legitimately disagree on it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from pytest_flask_pgdb.databases.connections import admin_connection
-from pytest_flask_pgdb.parity.pgdump import diff_dumps, dump_schema, find_pg_dump
+from pytest_flask_pgdb.parity.pgdump import DumpError, diff_dumps, find_pg_dump, start_dump
 from pytest_flask_pgdb.parity.snapshot import COLUMN_ORDER, Snapshot, diff_snapshots, take_snapshot
 
 BACKSTOP = (
@@ -38,9 +39,18 @@ class Schema:
 
 
 def read_schema(url: URL, pg_dump: Path | None) -> Schema:
-    with admin_connection(url) as connection:
-        snapshot = take_snapshot(connection)
-    return Schema(snapshot, dump_schema(pg_dump, url) if pg_dump else None)
+    """The catalog snapshot, read while ``pg_dump`` runs beside it (nothing changes the
+    schema meanwhile: both see the same one)."""
+    dump = start_dump(pg_dump, url) if pg_dump else None
+    try:
+        with admin_connection(url) as connection:
+            snapshot = take_snapshot(connection)
+    except BaseException:
+        if dump is not None:
+            with contextlib.suppress(DumpError):
+                dump()  # reaped, not left running; the snapshot's error is the one to see
+        raise
+    return Schema(snapshot, dump() if dump is not None else None)
 
 
 def matching_pg_dump(url: URL, bindir: Path | None = None) -> Path | None:
