@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, Table, text
 
 from claude_headspace.database import db
+from pytest_flask_pgdb.databases import templates
 from pytest_flask_pgdb.databases.connections import admin_connection
 from pytest_flask_pgdb.databases.lifecycle import TestDatabase
 from pytest_flask_pgdb.databases.names import url_for_test_database
@@ -66,10 +67,13 @@ def measure_worker_setup(
     What it leaves (templates and a kept database of schemas of its own) is stale for
     the next run of the project, which drops it.
     """
-    name = url_for_test_database(settings.test_url, label="bench_setup").database
+    names = {
+        kind: url_for_test_database(settings.test_url, label=f"bench_{kind}").database
+        for kind in ("cold", "warm")
+    }
     samples: dict[str, list[float]] = {"cold": [], "warm": [], "keep at the end": []}
 
-    def one(metadata: MetaData) -> tuple[float, float, TestDatabase]:
+    def one(name: str, metadata: MetaData, source: str) -> tuple[float, float, TestDatabase]:
         database = TestDatabase(
             server,
             name,
@@ -79,16 +83,23 @@ def measure_worker_setup(
         )
         start = time.perf_counter()
         database.claim()
-        database.provide(metadata)
+        database.provide_schema(
+            source,
+            lambda: templates.metadata_ddl(metadata),
+            lambda staging: database._build_in(staging, metadata),
+        )
         ready = time.perf_counter()
         database.teardown(keep=True)
         return ready - start, time.perf_counter() - ready, database
 
     warm_metadata = cold_metadata(0)
-    one(warm_metadata)  # the warm runs' template and kept database
+    # The cold runs' schemas are of a source of their own: as after a real schema change,
+    # each cold run drops the template before it, and the warm runs find nothing stale.
+    one(names["warm"], warm_metadata, "metadata")  # the database the warm runs take over
     for n in range(repeats):
-        samples["cold"].append(one(cold_metadata(n + 1))[0])
-        warm, keep, _ = one(warm_metadata)
+        samples["cold"].append(one(names["cold"], cold_metadata(n + 1), "bench_cold")[0])
+        warm, keep, database = one(names["warm"], warm_metadata, "metadata")
+        assert database.reused, "the warm run did not take over the kept database"
         samples["warm"].append(warm)
         samples["keep at the end"].append(keep)
     return samples

@@ -7,9 +7,12 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from pytest_flask_pgdb.databases.guard import (
+    KEPT,
     MARK_LIKE,
+    RUN,
     STAGING_NAME,
     STAGING_SQL,
+    TEMPLATE,
     Mark,
     is_staging_of,
     is_test_database_name,
@@ -173,3 +176,15 @@ def test_a_staging_name_is_only_its_own_projects():
     for other in (before, after):
         assert is_staging_of(staging_name(other), other)
         assert not is_staging_of(staging_name(other), "shop")
+
+
+def test_a_mark_says_what_the_database_is_for():
+    """A run's database, a schema template, a kept database; a mark without a kind (an
+    older plugin's) is a run's; a kind this version does not know is no mark at all."""
+    for kind in (RUN, TEMPLATE, KEPT):
+        mark = Mark.new("run-1", "shop", kind, "metadata:abc", "1:2")
+        assert Mark.parse(mark.comment()) == mark
+        assert json.loads(mark.comment())["kind"] == kind
+    assert Mark.parse(complete("pytest-flask-pgdb")).kind == RUN
+    unknown = json.loads(complete("pytest-flask-pgdb")) | {"kind": "archive"}
+    assert Mark.parse(json.dumps(unknown)) is None

@@ -55,26 +55,30 @@ def test_a_worker_per_tests_per_worker_at_most_one_per_cpu_serial_under_two(
     assert auto_workers(tests, per_worker, cpus=cpus) == workers
 
 
-def _config(pytester, *args, ini=""):
+def _config(pytester, numprocesses, *args, ini=""):
+    """A real pytest config of a project holding test_a.py, as xdist leaves it when it
+    asks for ``-n auto`` (set here: xdist need not be installed)."""
     pytester.makeini(f"[pytest]\n{ini}\n")
     pytester.makepyfile(test_a=TESTS)
-    return pytester.parseconfig("-p", "xdist", *args)
+    config = pytester.parseconfig(*args)
+    config.option.numprocesses = numprocesses
+    return config
 
 
 def test_auto_counts_the_selection_with_the_ini_setting(pytester, monkeypatch):
     monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
     monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1, 2, 3})
-    config = _config(pytester, "-n", "auto", "test_a.py", ini="pgdb_tests_per_worker = 1")
+    config = _config(pytester, "auto", "test_a.py", ini="pgdb_tests_per_worker = 1")
     assert pytest_xdist_auto_num_workers(config) == 3
-    config = _config(pytester, "-n", "auto", "test_a.py::test_one")
+    config = _config(pytester, "auto", "test_a.py::test_one")
     assert pytest_xdist_auto_num_workers(config) == 0
 
 
 def test_xdist_decides_when_its_variable_is_set_or_the_count_is_not_auto(pytester, monkeypatch):
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
-    assert pytest_xdist_auto_num_workers(_config(pytester, "-n", "auto")) is None
+    assert pytest_xdist_auto_num_workers(_config(pytester, "auto")) is None
     monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS")
-    config = _config(pytester, "-n", "logical", ini="pgdb_tests_per_worker = nonsense")
+    config = _config(pytester, "logical", ini="pgdb_tests_per_worker = nonsense")
     assert pytest_xdist_auto_num_workers(config) is None  # not read: not ours to decide
 
 
