@@ -174,9 +174,10 @@ def test_a_database_with_a_templates_name_and_no_mark_is_refused(runs, name, pgd
     database = runs(name)
     database.claim()
     ddl = templates.metadata_ddl(metadata)
-    key = templates.schema_key("metadata", ddl, str(database.server_version))
-    impostor = templates.template_name(database.project, key)
     with admin_connection(pgdb_server.maintenance_url) as connection:
+        role = connection.scalar(text("SELECT current_user"))
+        key = templates.schema_key("metadata", ddl, str(database.server_version), role)
+        impostor = templates.template_name(database.project, key)
         connection.execute(text(f'CREATE DATABASE "{impostor}"'))
     try:
         with pytest.raises(UnownedDatabaseError, match="not its mark"):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from pytest_flask_pgdb.settings import LOCK_WAIT_SETTING, TEST_DATABASE_URL
-from tests.reliability.harness import wait_for
+from tests.reliability.harness import APP_PASSWORD, APP_USER, wait_for
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
 
@@ -104,3 +104,22 @@ def test_a_test_that_ends_the_claim_stops_the_run_and_nothing_is_left(reliabilit
     assert "sample_suite.py::test_ends_the_runs_claim" in result.output
     assert "Traceback" not in result.output
     assert reliability.databases() == []
+
+
+def test_two_roles_of_one_project_share_a_server_each_with_its_own_template(reliability):
+    """A role may clone and drop only the databases it owns: each role's runs build their
+    own template, and a non-superuser's sweep leaves the other role's caches alone
+    (dropping them would fail the run: "must be owner of database")."""
+    project = ("-o", "pgdb_project=claude_headspace", "-k", "test_chain and 0")
+    first = reliability.run_sample(*project)
+    assert first.returncode == 0, first.output
+    as_app = reliability.run_sample(
+        *project,
+        DATABASE_USER=APP_USER,
+        DATABASE_PASSWORD=APP_PASSWORD,
+        DATABASE_NAME="app_headspace",
+    )
+    assert as_app.returncode == 0, as_app.output
+    again = reliability.run_sample(*project)
+    assert again.returncode == 0, again.output
+    assert "(kept from the last run)" in again.output

@@ -75,13 +75,16 @@ _ABANDONED_CANDIDATES = text(
     "WHERE shobj_description(oid, 'pg_database') LIKE :mark OR datname ~ :staging "
     "ORDER BY datname"
 )
-# The same, with what the sweep decides on, in one round trip.
+# The same, with what the sweep decides on, in one round trip; only databases this
+# user may drop (its own, or any for a superuser): another role's are not ours to sweep.
 _SWEEP_CANDIDATES = text(
     "SELECT d.datname, shobj_description(d.oid, 'pg_database'), "
     "(SELECT count(*) FROM pg_stat_activity a "
     " WHERE a.datname = d.datname AND a.pid <> pg_backend_pid()) "
     "FROM pg_database d "
-    "WHERE shobj_description(d.oid, 'pg_database') LIKE :mark OR d.datname ~ :staging "
+    "WHERE (shobj_description(d.oid, 'pg_database') LIKE :mark OR d.datname ~ :staging) "
+    "AND (pg_has_role(d.datdba, 'MEMBER') "
+    "     OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)) "
     "ORDER BY d.datname"
 )
 
@@ -120,6 +123,12 @@ class TestDatabase:
         self.template: str | None = None  # the schema template this database is cloned from
         self.schema: str | None = None  # what the schema is (templates.schema_id)
         self.reused = False  # a kept database, checked and taken over: not rebuilt
+
+    @functools.cached_property
+    def _role(self) -> str:
+        """Templates are per role: a role may clone only the databases it owns."""
+        assert self._admin is not None
+        return str(self._admin.scalar(text("SELECT current_user")))
 
     @functools.cached_property
     def server_version(self) -> int:
@@ -172,7 +181,9 @@ class TestDatabase:
         another key is stale)."""
         with self._setting_up():
             assert self._admin is not None
-            schema_key = templates.schema_key(source, defined_by(), str(self.server_version))
+            schema_key = templates.schema_key(
+                source, defined_by(), str(self.server_version), self._role
+            )
             schema = templates.schema_id(source, schema_key)
             drop_abandoned(self._admin, self.project, keep=self.name, schema=schema)
             kept, self._kept = self._kept, None

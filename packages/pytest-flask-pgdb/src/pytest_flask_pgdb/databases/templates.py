@@ -3,7 +3,8 @@
 A template is a marked database (kind ``template``) named
 ``pgdb_tpl_<project tag>_<key>_test``. Its **key** is a hash of everything that defines
 what it holds: the DDL SQLAlchemy emits for the models' metadata (or the migration
-files, for a migrated template), the server's version and this module's format. A
+files, for a migrated template), the server's version, the role (a role may clone only
+databases it owns) and this module's format. A
 changed column changes the DDL, so the key, so the name: the next run builds a new
 template and never clones a stale one. Templates stay between runs; a template of the
 project with another key that no live run holds is dropped when a run provides its
