@@ -286,6 +286,15 @@ def claim_lost_but_in_use(pgdb_server, database):
         yield
 
 
+def wait_until_nobody_is_on(connection, name):
+    """A closed session's backend is listed a moment longer while it exits."""
+    deadline = time.monotonic() + 5
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = :name")
+    while connection.scalar(query, {"name": name}):
+        assert time.monotonic() < deadline, f"sessions on {name} never ended"
+        time.sleep(0.02)
+
+
 def take_lock(connection, name):
     deadline = time.monotonic() + 5
     while not try_lock(connection, name):
@@ -323,6 +332,8 @@ def test_teardown_after_a_lost_claim_leaves_a_database_another_run_took(
             take_lock(other_run, database.name)  # and keeps it
             database.teardown()
             assert existing(pgdb_server, database.name) == [database.name]
-        # The other run's to drop (with, maybe, another worker's momentarily abandoned one).
+        # The other run's to drop (with, maybe, another worker's momentarily abandoned one),
+        # once the session that held it in use has finished exiting.
+        wait_until_nobody_is_on(other_run, database.name)
         assert database.name in drop_abandoned(other_run, pgdb_settings.project)
         unlock(other_run, database.name)

@@ -14,7 +14,13 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, inspect, text
 
 from pytest_flask_pgdb.databases import templates
 from pytest_flask_pgdb.databases.connections import admin_connection, admin_engine
-from pytest_flask_pgdb.databases.guard import KEPT, TEMPLATE, database_exists_with_mark
+from pytest_flask_pgdb.databases.guard import (
+    KEPT,
+    TEMPLATE,
+    Mark,
+    database_exists_with_mark,
+    staging_name,
+)
 from pytest_flask_pgdb.databases.lifecycle import TestDatabase, drop_abandoned
 from pytest_flask_pgdb.databases.names import url_for_test_database
 from pytest_flask_pgdb.errors import UnownedDatabaseError
@@ -63,7 +69,8 @@ def runs(pgdb_server, pgdb_settings):
         for leftover in names:
             exists, mark = database_exists_with_mark(connection, leftover)
             if exists and mark is not None and mark.kind in (KEPT, TEMPLATE):
-                connection.execute(text(f'DROP DATABASE "{leftover}" WITH (FORCE)'))
+                # (IF EXISTS: another worker may sweep it first, as stale)
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{leftover}" WITH (FORCE)'))
 
 
 def mark_of(server, name):
@@ -284,3 +291,18 @@ def test_a_kept_database_with_a_session_on_it_is_dropped_not_kept(runs, name, pg
         database.teardown(keep=True)
     engine.dispose()
     assert mark_of(pgdb_server, name) == (False, None)
+
+
+def test_a_template_half_built_by_a_killed_run_is_swept(runs, name, pgdb_server):
+    """Killed while building: a staging database with a template's mark, unclaimed."""
+    project = runs(name).project
+    staging = staging_name(project)
+    # Of a source nobody provides here: not stale, so only the staging rule removes it.
+    mark = Mark.new(uuid.uuid4().hex, project, TEMPLATE, "killed_source:0123456789abcdef")
+    with admin_connection(pgdb_server.maintenance_url) as connection:
+        connection.execute(text(f'CREATE DATABASE "{staging}"'))
+        connection.execute(
+            text(f'COMMENT ON DATABASE "{staging}" IS :mark').bindparams(mark=mark.comment())
+        )
+    provided(runs(name), probe_metadata("a"))
+    assert mark_of(pgdb_server, staging) == (False, None)

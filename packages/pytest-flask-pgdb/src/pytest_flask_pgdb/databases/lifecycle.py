@@ -524,7 +524,9 @@ def drop_abandoned(
     def droppable(name: str, mark: Mark | None, sessions: int) -> bool:
         if name == keep or sessions or not _of_project(name, mark, project):
             return False
-        return mark is None or mark.kind == RUN or caches or _stale(mark, schema)
+        # A staging name nobody holds is half of something a killed run was making.
+        staging = is_staging_of(name, project)
+        return mark is None or mark.kind == RUN or staging or caches or _stale(mark, schema)
 
     dropped: list[str] = []
     rows = connection.execute(_SWEEP_CANDIDATES, {"mark": MARK_LIKE, "staging": STAGING_SQL})
