@@ -32,7 +32,7 @@ MODULES_PLUGIN = """
 import sys
 def pytest_unconfigure(config):
     with open({path!r}, "w") as out:
-        out.write("\\n".join(sorted(m for m in sys.modules if not m.startswith("_"))))
+        out.write("\\n".join(sorted(sys.modules)))  # with pytest's own _pytest.*
 """
 
 
