@@ -7,6 +7,7 @@ the database is again exactly what the session built (schema, empty tables, ids 
 to do. CI runs them under both cleanup strategies, -n auto and random order.
 """
 
+import re
 import threading
 import uuid
 
@@ -44,6 +45,12 @@ def assert_as_built(built):
         ).scalar()
         assert state == "origin"
     assert ProjectFactory().id == 1
+
+
+RACED_PING = re.compile(
+    r"1 database session\(s\) in a transaction \(terminated\): pid \d+ "
+    r"\(idle in transaction, last query: 'SELECT 1'\)"
+)
 
 
 def only(outcome, phrase):
@@ -159,7 +166,13 @@ def test_a_thread_that_keeps_writing_is_fenced_off(app, reset, built):
     writer.start()
     try:
         assert wrote.wait(10), "the writer never wrote"
-        only(reset(), "1 thread(s) running: ghost-writer (fenced off the database)")
+        outcome = reset()
+        assert outcome.stop is None
+        assert outcome.left[0] == "1 thread(s) running: ghost-writer (fenced off the database)"
+        # Known race (seen once in CI, TRUNCATE): the writer's next checkout pings its
+        # pooled connection (pool_pre_ping opens a transaction) before the checkout event
+        # refuses it; a cleanup that runs in that moment ends that session and says so.
+        assert all(RACED_PING.fullmatch(line) for line in outcome.left[1:]), outcome.left
         # Its next write after the fence fails, and the thread ends on that failure.
         writer.join(10)
         assert not writer.is_alive()
