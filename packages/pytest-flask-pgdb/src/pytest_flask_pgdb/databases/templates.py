@@ -28,7 +28,6 @@ in every run (``nox -s bench``, "Clone strategies").
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Callable
 
@@ -49,9 +48,6 @@ from pytest_flask_pgdb.errors import DatabaseInUseError, UnownedDatabaseError
 
 FORMAT = "pytest-flask-pgdb template 1"  # change when what a template holds changes
 TEMPLATE_PREFIX = "pgdb_tpl_"
-TEMPLATE_NAME = re.compile(
-    rf"^{TEMPLATE_PREFIX}(?P<project>[0-9a-f]{{8}})_(?P<key>[0-9a-f]{{16}})_test$"
-)
 CLONE_STRATEGY = "WAL_LOG"
 CLONE_STRATEGY_SINCE = 150000  # PostgreSQL 15 added STRATEGY; before it, always a file copy
 
@@ -82,11 +78,6 @@ def schema_key(*parts: str) -> str:
 
 def template_name(project: str, key: str) -> str:
     return f"{TEMPLATE_PREFIX}{project_tag(project)}_{key}_test"
-
-
-def is_template_of(name: str, project: str) -> bool:
-    match = TEMPLATE_NAME.match(name)
-    return match is not None and match.group("project") == project_tag(project)
 
 
 def schema_id(source: str, key: str) -> str:
@@ -189,7 +180,3 @@ def _build(
         raise
     finally:
         unlock(admin, staging)
-
-
-def release(admin: Connection, name: str) -> None:
-    unlock(admin, name, shared=True)
