@@ -593,7 +593,10 @@ def main() -> None:
     one = loop.measure_one_test(loops)
     one_ratio = statistics.median(one["one test"]) / statistics.median(one["imports only"])
     print(table(["", "s"], [[k, f"{statistics.median(v):.2f}"] for k, v in one.items()]))
-    print(f"ratio: {one_ratio:.2f} ({loop.ONE_TEST})")
+    frozen = statistics.median(one["one test"]) / statistics.median(
+        one["imports only, then gc.freeze()"]
+    )
+    print(f"ratio: {one_ratio:.2f}, to the frozen imports {frozen:.2f} ({loop.ONE_TEST})")
 
     print(f"\ntests/integration: the session's parallelism against serial (median of {loops}), s")
     parallel = loop.measure_parallelism(loops)

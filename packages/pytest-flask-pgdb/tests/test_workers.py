@@ -60,7 +60,7 @@ def _config(pytester, numprocesses, *args, ini=""):
     asks for ``-n auto`` (set here: xdist need not be installed)."""
     pytester.makeini(f"[pytest]\n{ini}\n")
     pytester.makepyfile(test_a=TESTS)
-    config = pytester.parseconfig(*args)
+    config = pytester.parseconfig("--disable-plugin-autoload", "-p", "pgdb", *args)  # cheap
     config.option.numprocesses = numprocesses
     return config
 
