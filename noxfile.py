@@ -47,7 +47,7 @@ def install(session: nox.Session, *groups: str) -> None:
         return
     env = {"UV_COMPILE_BYTECODE": "1"}
     if HAS_UV and session.venv_backend == "uv":
-        session.run_install(
+        installed = session.run_install(
             UV,
             "sync",
             "--frozen",
@@ -58,7 +58,11 @@ def install(session: nox.Session, *groups: str) -> None:
     else:
         session.warn("uv is not installed: installing from pyproject.toml, not from uv.lock")
         requirements = [r for g in groups for r in nox.project.dependency_groups(PYPROJECT, g)]
-        session.install("-e", f"./{PLUGIN}", "-e", ".", *requirements, env=env)
+        installed = session.run_install(
+            "python", "-m", "pip", "install", "-e", f"./{PLUGIN}", "-e", ".", *requirements, env=env
+        )
+    if installed is None:  # nox -R (--no-install): nothing was installed, so no stamp
+        return
     stamp.write_text(wanted)
 
 
@@ -101,6 +105,19 @@ def machinery(session: nox.Session) -> None:
     """The test machinery's own tests (guard, lifecycle, reset) on a real server; heavy
     tests, a worker per CPU. In CI and on demand, not in the default ``nox``."""
     run_pytest(session, "tests/machinery", defaults=("-q", "-n", "logical"))
+
+
+@nox.session
+def durations(session: nox.Session) -> None:
+    """Refresh tests/durations.json, pytest-split's record of each test's duration, from
+    which ``-- --splits N --group G`` balances the integration and machinery suites across
+    CI machines (serially, so that each time is the test's own)."""
+    run_pytest(
+        session,
+        "tests/integration",
+        "tests/machinery",
+        defaults=("-q", "-n", "0", "-p", "no:randomly", "--store-durations"),
+    )
 
 
 @nox.session

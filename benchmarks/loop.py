@@ -184,14 +184,14 @@ def measure_one_test(repeats: int) -> dict[str, list[float]]:
 
 def measure_parallelism(repeats: int) -> dict[str, list[float]]:
     """tests/integration as the nox session runs it (-n auto, sized by the plugin)
-    against serial, alternating."""
+    against serial; the order alternates (ABBA), so neither always runs first."""
     env = dict(os.environ)
-    samples: dict[str, list[float]] = {"-n auto (the session's)": [], "serial": []}
-    for _ in range(repeats):
-        samples["-n auto (the session's)"].append(
-            _pytest(["tests/integration", "-q", "-n", "auto"], env)
-        )
-        samples["serial"].append(_pytest(["tests/integration", "-q", "-n", "0"], env))
+    modes = {"-n auto (the session's)": "auto", "serial": "0"}
+    samples: dict[str, list[float]] = {name: [] for name in modes}
+    for repeat in range(repeats):
+        order = list(modes.items()) if repeat % 2 == 0 else list(modes.items())[::-1]
+        for name, workers in order:
+            samples[name].append(_pytest(["tests/integration", "-q", "-n", workers], env))
     return samples
 
 

@@ -20,7 +20,8 @@ OPTIONS_WITH_A_VALUE = frozenset(
         "--ignore-glob", "--rootdir", "--basetemp", "--confcutdir", "--import-mode",
         "--capture", "--color", "--log-level", "--junitxml", "--junit-xml",
         "--dist", "--maxprocesses", "--numprocesses", "--randomly-seed",
-        "--pgdb-cleanup", "--pgdb-column-order",
+        "--pgdb-cleanup", "--pgdb-column-order", "--pgdb-namespace",
+        "--splits", "--group", "--splitting-algorithm", "--durations-path",
     }
 )  # fmt: skip
 

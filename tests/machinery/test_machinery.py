@@ -11,13 +11,21 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from claude_headspace.database import db
 from pytest_flask_pgdb.databases.connections import admin_connection
-from pytest_flask_pgdb.databases.lifecycle import TestDatabase, drop_abandoned, try_lock, unlock
+from pytest_flask_pgdb.databases.lifecycle import (
+    _CONNECTION_LIMIT,
+    TestDatabase,
+    drop_abandoned,
+    try_lock,
+    unlock,
+)
 from pytest_flask_pgdb.databases.names import url_for_test_database
-from pytest_flask_pgdb.errors import DatabaseInUseError, UnsafeDatabaseError
+from pytest_flask_pgdb.databases.server import CONNECTIONS_PER_WORKER
+from pytest_flask_pgdb.errors import DatabaseInUseError, TestDatabaseError, UnsafeDatabaseError
 from pytest_flask_pgdb.reset.cleanup import DatabaseCleaner, leftovers
 from pytest_flask_pgdb.settings import CLEANUP_STRATEGIES
 from tests.integration.factories import ObjectiveHistoryFactory, ProjectFactory, TurnFactory
@@ -337,3 +345,35 @@ def test_teardown_after_a_lost_claim_leaves_a_database_another_run_took(
         wait_until_nobody_is_on(other_run, database.name)
         assert database.name in drop_abandoned(other_run, pgdb_settings.project)
         unlock(other_run, database.name)
+
+
+def test_the_connection_budget_counts_what_other_runs_hold_and_names_where(
+    pgdb_server, lifecycle, name_for
+):
+    """A run that would fit an idle server but not beside the connections others hold
+    says so before it creates anything, naming the databases holding them."""
+    other_run = lifecycle(name_for("budgetother"))
+    other_run.setup()
+    engine = create_engine(other_run.url, poolclass=NullPool)
+    held = [engine.connect() for _ in range(16)]  # another run's workers, busy
+    try:
+        with admin_connection(pgdb_server.maintenance_url) as connection:
+            limit = connection.scalar(_CONNECTION_LIMIT)
+            used = connection.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+            )
+        # fits max_connections alone (the old check), not beside what is in use; a
+        # margin of 8 for what other xdist workers open or close meanwhile
+        workers = (limit - used) // CONNECTIONS_PER_WORKER + 3
+        assert workers * CONNECTIONS_PER_WORKER <= limit
+        late = lifecycle(name_for("budgetlate"), workers=workers)
+        with pytest.raises(TestDatabaseError) as refused:
+            late.setup()
+        message = str(refused.value)
+        assert f"max_connections allows {limit} for this user" in message
+        assert f"{other_run.name}: 16" in message  # (its own claim is on postgres)
+        assert not existing(pgdb_server, late.name)
+    finally:
+        for connection in held:
+            connection.close()
+        engine.dispose()

@@ -38,6 +38,10 @@ OTHER_DATABASE = "other_app"
 APP_USER, APP_PASSWORD = "app_user", "S3cret-Reliability-pw"
 NO_CREATEDB_USER = "cannot_create"
 ROWS_CHECKSUM = "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')"
+# Root may unshare directly; anyone else through a user namespace of their own.
+UNSHARE = ["unshare", "--pid", "--net", "--fork", "--mount-proc"] + (
+    [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+)
 OWN_SETTINGS = (SERVER_SETTING, CLEANUP_SETTING, LOCK_WAIT_SETTING, BINDIR_SETTING)
 
 
@@ -110,10 +114,20 @@ class Reliability:
     def run_sample(self, *args: str, timeout: float = 180, **env: str | None) -> Result:
         return self.run(self.sample_command(*args), self.env(**env), timeout)
 
-    def start_sample(self, *args: str, **env: str | None) -> subprocess.Popen:
-        """Start a run in its own process group (so it can be killed like a terminal's)."""
+    def start_sample(
+        self, *args: str, machine: bool = False, **env: str | None
+    ) -> subprocess.Popen:
+        """Start a run in its own process group (so it can be killed like a terminal's).
+
+        ``machine``: as if on a machine of its own (a CI shard): in new PID and network
+        namespaces, so its pids and xdist worker ids are those of any other such run; it
+        reaches the cluster by its Unix socket.
+        """
+        command = self.sample_command(*args)
+        if machine:
+            command = [*UNSHARE, *command]
         return subprocess.Popen(
-            self.sample_command(*args),
+            command,
             cwd=self.workdir,
             env=self.env(**env),
             stdout=subprocess.PIPE,

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from pytest_flask_pgdb.databases import cluster
 from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.databases.server import CONNECTIONS_PER_WORKER
 from pytest_flask_pgdb.settings import (
     CLEANUP_SETTING,
     LOCK_WAIT_SETTING,
@@ -235,7 +236,7 @@ def test_too_many_clients_for_the_worker_count_is_one_message(reliability, small
     )
     assert result.returncode != 0
     assert result.output.count("too many clients") == 1, result.output[-3000:]
-    assert "-n 4 needs about 12 connections" in result.output
+    assert f"-n 4 needs about {4 * CONNECTIONS_PER_WORKER} connections" in result.output
     assert "max_connections" in result.output
     assert "Traceback" not in result.output
     assert len(result.output.splitlines()) < 15, result.output[-3000:]

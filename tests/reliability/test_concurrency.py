@@ -1,10 +1,14 @@
-"""Scenario 3: runs at the same moment on the same server never corrupt each other."""
+"""Scenario 3: runs at the same moment on the same server never corrupt each other.
+
+Runs take namespaces of their own (test_many_runs.py); here two runs ask for the same
+names on purpose (one explicit namespace): the second waits, then fails or goes on.
+"""
 
 import time
 
 import pytest
 
-from pytest_flask_pgdb.settings import LOCK_WAIT_SETTING, TEST_DATABASE_URL
+from pytest_flask_pgdb.settings import LOCK_WAIT_SETTING, NAMESPACE_SETTING, TEST_DATABASE_URL
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
 
@@ -19,7 +23,7 @@ def start_two(reliability, first_env, second_env):
 
 
 def test_same_name_second_run_fails_fast_naming_the_database(reliability):
-    env = {LOCK_WAIT_SETTING: "0"}
+    env = {LOCK_WAIT_SETTING: "0", NAMESPACE_SETTING: "same"}
     start = time.monotonic()
     results = start_two(reliability, env, env)
     assert time.monotonic() - start < 60
@@ -27,7 +31,7 @@ def test_same_name_second_run_fails_fast_naming_the_database(reliability):
     assert codes[0] == 0, results  # one run is unharmed
     assert codes[1] != 0, results
     loser = next(output for code, output in results if code != 0)
-    assert "test database 'claude_headspace_test'" in loser
+    assert "test database 'claude_headspace_same_test'" in loser
     assert "in use by another live test run" in loser
     assert TEST_DATABASE_URL in loser
     assert "Traceback" not in loser
@@ -35,7 +39,7 @@ def test_same_name_second_run_fails_fast_naming_the_database(reliability):
 
 
 def test_same_name_second_run_waits_and_passes(reliability):
-    env = {LOCK_WAIT_SETTING: "60"}
+    env = {LOCK_WAIT_SETTING: "60", NAMESPACE_SETTING: "same"}
     results = start_two(reliability, env, env)
     assert [code for code, _ in results] == [0, 0], results
 

@@ -188,3 +188,16 @@ def test_a_mark_says_what_the_database_is_for():
     assert Mark.parse(complete("pytest-flask-pgdb")).kind == RUN
     unknown = json.loads(complete("pytest-flask-pgdb")) | {"kind": "archive"}
     assert Mark.parse(json.dumps(unknown)) is None
+
+
+@pytest.mark.parametrize(
+    ("worker", "label", "expected"),
+    [
+        (None, None, "claude_headspace_n2_test"),
+        ("gw0", None, "claude_headspace_n2_test_gw0"),
+        ("gw1", "models", "claude_headspace_n2_models_test_gw1"),
+    ],
+)
+def test_a_namespace_is_one_more_component_of_every_name(worker, label, expected):
+    url = url_for_test_database(BASE, worker=worker, label=label, namespace="n2")
+    assert url.database == expected

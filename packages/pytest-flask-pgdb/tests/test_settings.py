@@ -129,3 +129,18 @@ def test_advice_names_the_settings_that_give_the_servers_address():
     )
     explicit = {"TEST_DATABASE_URL": "postgresql://u@h/shop_test"}
     assert read_settings(explicit, app_database=app).server_source == "TEST_DATABASE_URL"
+
+
+def test_a_namespace_comes_from_the_option_else_the_environment():
+    env = {"DATABASE_URL": "postgresql://u@h/shop", "TEST_DATABASE_NAMESPACE": " shard2 "}
+    assert read_settings(env).namespace == "shard2"
+    assert read_settings(env, namespace_option="job7").namespace == "job7"
+    assert read_settings({"DATABASE_URL": "postgresql://u@h/shop"}).namespace == ""
+
+
+@pytest.mark.parametrize("raw", ["Shard", "a-b", "x" * 17, "n 2", "x;drop"])
+def test_a_namespace_is_lowercase_letters_and_digits(raw):
+    with pytest.raises(SettingsError, match=r"TEST_DATABASE_NAMESPACE=.*lowercase letters"):
+        read_settings({"DATABASE_URL": "postgresql://u@h/shop", "TEST_DATABASE_NAMESPACE": raw})
+    with pytest.raises(SettingsError, match="--pgdb-namespace="):
+        read_settings({"DATABASE_URL": "postgresql://u@h/shop"}, namespace_option=raw)

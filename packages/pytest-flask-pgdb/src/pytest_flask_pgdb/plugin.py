@@ -108,6 +108,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "add_column always appends)",
     )
     group.addoption(
+        "--pgdb-namespace",
+        default=None,
+        help="one more component in every test database name, e.g. a CI shard's number "
+        "(default: env TEST_DATABASE_NAMESPACE, else the plain names, or the first free "
+        "n2, n3, ... while other runs hold them)",
+    )
+    group.addoption(
         "--pgdb-leftovers",
         action="store_true",
         help="list what test runs of this project left (databases, private clusters), then exit",
@@ -159,6 +166,7 @@ def read_pytest_settings(config: pytest.Config) -> TestSettings:
         ini={key: str(config.getini(f"pgdb_{key}") or "") for key in INI_KEYS},
         cleanup_option=config.getoption("--pgdb-cleanup"),
         cleanup_ini=str(config.getini("pgdb_cleanup")),
+        namespace_option=config.getoption("--pgdb-namespace"),
         workers=int(getattr(config.option, "numprocesses", 0) or 0),
     )
 
@@ -260,9 +268,23 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not names:  # setup failed: the stop line said why
         return
     terminalreporter.write_line(
-        f"test databases: {', '.join(names)} on {'; '.join(servers)}; cleanup: {used[0]['cleanup']}"
+        f"test databases: {', '.join(names)} on {'; '.join(servers)}; cleanup: "
+        f"{used[0]['cleanup']}{namespace_note(used)}"
     )
     terminalreporter.write_line(database_cost(used))
+
+
+def namespace_note(used: list[dict[str, Any]]) -> str:
+    """The closing line's word on names: in a namespace, and why."""
+    spaces = sorted({str(u.get("namespace") or "") for u in used} - {""})
+    if not spaces:
+        return ""
+    why = (
+        "another live run holds the plain names"
+        if any(u.get("automatic_namespace") for u in used)
+        else "as set"
+    )
+    return f"; namespace {', '.join(spaces)} ({why})"
 
 
 def database_cost(used: list[dict[str, Any]]) -> str:

@@ -42,6 +42,8 @@ LOCK_WAIT_SETTING = "TEST_DATABASE_LOCK_WAIT"
 DEFAULT_LOCK_WAIT_SECONDS = 5.0
 MAX_LOCK_WAIT_SECONDS = 3600.0
 BINDIR_SETTING = "TEST_DATABASE_PG_BINDIR"
+NAMESPACE_SETTING = "TEST_DATABASE_NAMESPACE"
+NAMESPACE = re.compile(r"^[a-z0-9]{1,16}$")
 DEFAULT_APP_URL_ENV = "DATABASE_URL"
 # Where test databases live when neither TEST_DATABASE_URL nor the app says.
 DEFAULT_SERVER = URL.create("postgresql+psycopg2", username="postgres", host="localhost", port=5432)
@@ -52,6 +54,7 @@ TEST_ENVIRONMENT: tuple[str, ...] = (
     CLEANUP_SETTING,
     LOCK_WAIT_SETTING,
     BINDIR_SETTING,
+    NAMESPACE_SETTING,
 )
 # libpq parameters that would connect to another database than the URL's path names.
 RENAMING_QUERY_KEYS = ("dbname", "database", "service", "servicefile")
@@ -105,6 +108,7 @@ class TestSettings:
     lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS
     pg_bindir: Path | None = None
     workers: int = 0
+    namespace: str = ""  # explicit; else each run takes one on the server (namespaces.py)
 
     @property
     def names(self) -> NamePattern:
@@ -141,6 +145,7 @@ def read_settings(
     cleanup_option: str | None = None,
     cleanup_ini: str = "",
     workers: int = 0,
+    namespace_option: str | None = None,
 ) -> TestSettings:
     """Read every setting from ``environ``, the app's binding and pytest's options.
 
@@ -172,6 +177,7 @@ def read_settings(
         lock_wait=_lock_wait(environ),
         pg_bindir=_bindir(environ),
         workers=workers,
+        namespace=_namespace(environ, namespace_option),
     )
     _check_names(settings)
     return settings
@@ -318,6 +324,21 @@ def _lock_wait(environ: Mapping[str, str]) -> float:
         raise SettingsError(
             f"{LOCK_WAIT_SETTING} must be a number of seconds from 0 to "
             f"{MAX_LOCK_WAIT_SECONDS:g}, got {raw[:40]!r}."
+        )
+    return value
+
+
+def _namespace(environ: Mapping[str, str], option: str | None) -> str:
+    source, raw = (
+        ("--pgdb-namespace", option)
+        if option is not None
+        else (NAMESPACE_SETTING, environ.get(NAMESPACE_SETTING, ""))
+    )
+    value = raw.strip()
+    if value and not NAMESPACE.match(value):
+        raise SettingsError(
+            f"{source}={raw[:40]!r}: a namespace is 1 to 16 lowercase letters and digits "
+            "(e.g. a CI job's shard number); it becomes part of every test database name."
         )
     return value
 

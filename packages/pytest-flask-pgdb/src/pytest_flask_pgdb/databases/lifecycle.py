@@ -30,7 +30,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from pytest_flask_pgdb.databases import templates
+from pytest_flask_pgdb.databases import namespaces, templates
 from pytest_flask_pgdb.databases.connections import admin_connection, admin_engine, describe_error
 from pytest_flask_pgdb.databases.guard import (
     KEPT,
@@ -69,6 +69,13 @@ _CONNECTION_LIMIT = text(
     "SELECT current_setting('max_connections')::int - CASE WHEN rolsuper THEN 0 "
     "ELSE current_setting('superuser_reserved_connections')::int END "
     "FROM pg_roles WHERE rolname = current_user"
+)
+# Connections in use on the server, by database; and how many processes of this run
+# have started (each holds a namespace session: namespaces.py).
+_IN_USE = text(
+    "SELECT coalesce(datname, ''), count(*), "
+    "count(*) FILTER (WHERE application_name = :mine) "
+    "FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1 ORDER BY 2 DESC"
 )
 _ABANDONED_CANDIDATES = text(
     "SELECT datname FROM pg_database "
@@ -380,15 +387,29 @@ class TestDatabase:
             self._admin = None
 
     def _check_capacity(self) -> None:
-        """Fail up front when the server cannot hold every worker's connections."""
+        """Fail up front when the server cannot hold every worker's connections, counting
+        what other clients (other test runs among them) hold already."""
         assert self._admin is not None
         limit = self._admin.scalar(_CONNECTION_LIMIT)
-        needed = max(self.workers, 1) * CONNECTIONS_PER_WORKER
-        if limit is not None and limit < needed:
-            raise TestDatabaseError(
-                f"{too_many_clients_message(self.server.describe(), self.workers)} "
-                f"(max_connections allows {limit} for this user)"
-            )
+        if limit is None:
+            return
+        workers = max(self.workers, 1)
+        in_use = self._admin.execute(_IN_USE, {"mine": namespaces.application_name(self.run)})
+        by_database = [(str(row[0]), int(row[1]), int(row[2])) for row in in_use]
+        started = sum(mine for _, _, mine in by_database)  # this run's processes so far
+        needed = max(workers - max(started - 1, 0), 1) * CONNECTIONS_PER_WORKER
+        used = sum(count for _, count, _ in by_database)
+        if limit - used >= needed:
+            return
+        holders = ", ".join(
+            f"{name or '(no database)'}: {count}" for name, count, _ in by_database[:5]
+        )
+        raise TestDatabaseError(
+            f"{too_many_clients_message(self.server.describe(), self.workers)} "
+            f"(max_connections allows {limit} for this user; {used} in use — {holders}"
+            f"{', …' if len(by_database) > 5 else ''}; other test runs are named by their "
+            "databases)"
+        )
 
     # -- abandoned databases -------------------------------------------------------
     def drop_abandoned(self) -> list[str]:

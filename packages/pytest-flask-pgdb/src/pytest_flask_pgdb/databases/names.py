@@ -106,10 +106,12 @@ def url_for_test_database(
     pattern: NamePattern | None = None,
     worker: str | None = None,
     label: str | None = None,
+    namespace: str = "",
 ) -> URL:
     """The URL of a test database, on the server of ``test_url`` (the serial run's).
 
-    ``worker`` and ``label`` name a worker's and an extra database (see the module).
+    ``worker`` and ``label`` name a worker's and an extra database (see the module);
+    ``namespace`` (``namespaces.py``) joins the base: ``shop_n2_test_gw0``.
     """
     names = pattern or NamePattern()
     base = names.base_of(test_url.database or "")
@@ -118,5 +120,5 @@ def url_for_test_database(
             f"refusing to name test databases after {test_url.database!r}: it is not a "
             f"serial test database name of the pattern {names.pattern!r}."
         )
-    name = names.render(base, worker=worker, label=label)
+    name = names.render(f"{base}_{namespace}" if namespace else base, worker=worker, label=label)
     return test_url.set(database=require_test_name(name, "name"))

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from sqlalchemy import MetaData
 
+from pytest_flask_pgdb.databases import namespaces
 from pytest_flask_pgdb.databases.lifecycle import TestDatabase
 from pytest_flask_pgdb.databases.names import url_for_test_database
 from pytest_flask_pgdb.databases.server import Server, connect_server
@@ -51,6 +52,7 @@ class RunDatabases:
         self.resets = 0
         self.attempted = False  # did anything ask for a server or database?
         self._server: Server | None = None
+        self._namespace: namespaces.NamespaceClaim | None = None
         self._database: TestDatabase | None = None
         self._schema_built = False
         self._extra: dict[str, TestDatabase] = {}
@@ -66,6 +68,28 @@ class RunDatabases:
         if self._server is None:
             self._server = self._attempt(lambda: connect_server(self.settings, self.run))
         return self._server
+
+    def namespace(self) -> namespaces.NamespaceClaim:
+        """This run's namespace on the server (``namespaces.py``), taken when the first
+        database is named (inside ``_attempt``).
+
+        A private cluster is the run's own: its names are plain (or the explicit one).
+        """
+        if self._namespace is None:
+            server, settings = self.server(), self.settings
+            if server.private_cluster is not None:
+                self._namespace = namespaces.NamespaceClaim(settings.namespace, False, None)
+            else:
+                self._namespace = namespaces.take(
+                    server.maintenance_url,
+                    project=settings.project,
+                    base=settings.base_name,
+                    run=self.run,
+                    explicit=settings.namespace,
+                    lock_wait=settings.lock_wait,
+                    where=server.describe(),
+                )
+        return self._namespace
 
     def database(self, metadata: MetaData | None = None) -> TestDatabase:
         """The process's own test database (``…_test`` or ``…_test_gw<N>``).
@@ -107,7 +131,11 @@ class RunDatabases:
         settings = self.settings
         names = settings.names
         url = url_for_test_database(
-            settings.test_url, pattern=names, worker=self.worker, label=label
+            settings.test_url,
+            pattern=names,
+            worker=self.worker,
+            label=label,
+            namespace=self.namespace().namespace,
         )
         database = TestDatabase(
             server,
@@ -146,6 +174,8 @@ class RunDatabases:
         return {
             "server": self._server.summary(),
             "databases": names,
+            "namespace": self._namespace.namespace if self._namespace else "",
+            "automatic_namespace": bool(self._namespace and self._namespace.automatic),
             "cleanup": self._settings.cleanup,
             "provided": self._schema_built,
             "reused": self._database is not None and self._database.reused,
@@ -170,6 +200,9 @@ class RunDatabases:
             self._extra.clear()
             self._database = None
             self._schema_built = False
+            if self._namespace is not None:
+                self._namespace.close()
+                self._namespace = None
             if self._server is not None:
                 self._server.release()
                 self._server = None

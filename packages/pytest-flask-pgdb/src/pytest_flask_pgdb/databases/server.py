@@ -81,8 +81,9 @@ def too_many_clients_message(where: str, workers: int) -> str:
     )
 
 
-# A worker's steady connections: the lock holder, the cleaner, the app's pool (one in use).
-CONNECTIONS_PER_WORKER = 3
+# A worker's steady connections: the namespace and lock holders, the cleaner, the app's
+# pool (one in use).
+CONNECTIONS_PER_WORKER = 4
 
 
 def connect_server(settings: TestSettings, run: str) -> Server:
