@@ -94,3 +94,22 @@ def test_a_shard_killed_leaves_the_others_green_and_the_next_run_sweeps(reliabil
     after = reliability.run_sample("-n", "2")
     assert after.returncode == 0, after.output
     assert reliability.databases() == []
+
+
+def test_a_private_cluster_of_a_run_on_another_machine_is_never_taken_for_abandoned(
+    reliability,
+):
+    """Runs in other PID namespaces share /dev/shm: their processes' pids mean nothing
+    here. Run A (its own machine) pauses on its private cluster while run B starts one
+    of its own, sweeping abandoned clusters: A's must survive."""
+    marker, resume = reliability.marker(), reliability.workdir / "resume-machine"
+    first = reliability.start_sample(
+        "-n", "2", machine=True, TEST_DATABASE_SERVER="private", SAMPLE_PAUSE="test",
+        SAMPLE_MARKER=str(marker), SAMPLE_RESUME=str(resume),
+    )  # fmt: skip
+    wait_for(marker)
+    second = reliability.run_sample(TEST_DATABASE_SERVER="private")
+    resume.touch()
+    output, _ = first.communicate(timeout=180)
+    assert second.returncode == 0, second.output
+    assert first.returncode == 0, output[-3000:]

@@ -188,16 +188,51 @@ def acquire(bindir: Path, run: str, root: Path | None = None) -> PrivateCluster:
         if not cluster.is_running():
             _create(cluster, bindir, server_user)
         cluster.users.mkdir(mode=0o700, exist_ok=True)
-        (cluster.users / str(os.getpid())).touch()
+        _register(cluster.users / str(os.getpid()))
     return cluster
 
 
 def release(cluster: PrivateCluster) -> None:
     """Unregister this process; the last user stops the cluster and deletes it."""
     with _locked(cluster.directory.parent):
-        (cluster.users / str(os.getpid())).unlink(missing_ok=True)
+        _unregister(cluster.users / str(os.getpid()))
         if not _live_users(cluster):
             _destroy(cluster)
+
+
+# A user's registration is a file named by its pid, which it holds locked (flock) while
+# it lives: the kernel drops the lock when the process ends, however it ends. A pid
+# alone proves nothing across PID namespaces (containers, CI shards sharing /dev/shm:
+# a live run's pids do not exist here, or name other processes); the lock does.
+_REGISTRATIONS: dict[Path, int] = {}
+
+
+def _register(path: Path) -> None:
+    descriptor = os.open(path, os.O_CREAT | os.O_RDONLY | os.O_CLOEXEC, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_SH)
+    _REGISTRATIONS[path] = descriptor
+
+
+def _unregister(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    descriptor = _REGISTRATIONS.pop(path, None)
+    if descriptor is not None:
+        os.close(descriptor)
+
+
+def _held(path: Path) -> bool:
+    """Does a live process hold this registration's lock?"""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # (also releases the lock just taken)
+    return False
 
 
 def _prepare_root(root: Path, server_user: pwd.struct_passwd | None) -> None:
@@ -406,7 +441,7 @@ def _live_users(cluster: PrivateCluster) -> list[int]:
         return []
     live = []
     for entry in cluster.users.iterdir():
-        if entry.name.isdigit() and _alive(int(entry.name)):
+        if entry.name.isdigit() and _held(entry):
             live.append(int(entry.name))
         else:
             entry.unlink(missing_ok=True)
