@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, Table, text
 
 from claude_headspace.database import db
-from pytest_flask_pgdb.databases import templates
+from pytest_flask_pgdb.databases import namespaces, templates
 from pytest_flask_pgdb.databases.connections import admin_connection
 from pytest_flask_pgdb.databases.lifecycle import TestDatabase
 from pytest_flask_pgdb.databases.names import url_for_test_database
@@ -63,7 +63,7 @@ def cold_metadata(n: int) -> MetaData:
 def measure_worker_setup(
     server: Server, settings: TestSettings, run: str, repeats: int
 ) -> dict[str, list[float]]:
-    """Claim + provide, ready for a first test: cold (a new schema: its template is
+    """Namespace + claim + provide, ready for a first test: cold (a new schema: its template is
     built, then cloned) and warm (the database the previous run kept is checked and
     taken over), alternating; and the kept database's teardown.
 
@@ -85,6 +85,14 @@ def measure_worker_setup(
             lock_wait=settings.lock_wait,
         )
         start = time.perf_counter()
+        namespace = namespaces.take(
+            server.maintenance_url,
+            project=settings.project,
+            base=settings.base_name,
+            run=database.run,
+            lock_wait=settings.lock_wait,
+            where=server.describe(),
+        )
         database.claim()
         database.provide_schema(
             source,
@@ -93,6 +101,7 @@ def measure_worker_setup(
         )
         ready = time.perf_counter()
         database.teardown(keep=True)
+        namespace.close()
         return ready - start, time.perf_counter() - ready, database
 
     warm_metadata = cold_metadata(0)
