@@ -108,3 +108,23 @@ def test_after_the_misbehaviour():
     assert db.session.execute(text("SELECT to_regclass('junk')")).scalar() is None
     role = db.session.execute(text("SHOW session_replication_role")).scalar()
     assert role == "origin"
+
+
+SAMPLE_SQL = pytest.mark.skipif(not os.environ.get("SAMPLE_SQL"), reason="SAMPLE_SQL not set")
+
+
+@SAMPLE_SQL
+def test_runs_sample_sql():
+    """What a reliability test asks a test to do: SAMPLE_SQL's statements (separated by
+    ';;'; {db} is the test database's name), on the app's connection, committed."""
+    write_chain()
+    name = db.session.execute(text("SELECT current_database()")).scalar()
+    for statement in os.environ["SAMPLE_SQL"].split(";;"):
+        db.session.execute(text(statement.replace("{db}", f'"{name}"')))
+    db.session.commit()
+
+
+@SAMPLE_SQL
+def test_after_the_sample_sql():
+    """The next test starts from the state every test starts from."""
+    assert write_chain().id == 1

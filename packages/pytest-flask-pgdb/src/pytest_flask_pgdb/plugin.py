@@ -272,6 +272,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         f"{used[0]['cleanup']}{namespace_note(used)}"
     )
     terminalreporter.write_line(database_cost(used))
+    in_force = sorted({line for u in used for line in u.get("settings_in_force", ())})
+    if in_force:
+        terminalreporter.write_line(
+            f"connection settings in force for the tests: {'; '.join(in_force)} (they apply "
+            "to the app's connections too: a failure may be theirs)"
+        )
+    for line in sorted({line for u in used for line in u.get("left_by_sweep", ())}):
+        terminalreporter.write_line(f"the sweep of abandoned test databases left {line}")
 
 
 def namespace_note(used: list[dict[str, Any]]) -> str:
@@ -333,9 +341,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         freeze_imports(bool(session.config.getini("pgdb_gc_freeze")))
 
 
+def runs_no_tests(config: pytest.Config) -> bool:
+    """``--collect-only``, ``--fixtures``, ``--fixtures-per-test``: pytest collects and
+    reports, runs nothing; nothing of ours may touch a server then."""
+    option = config.option
+    return bool(
+        getattr(option, "collectonly", False)
+        or getattr(option, "showfixtures", False)
+        or getattr(option, "show_fixtures_per_test", False)
+    )
+
+
 def _set_up_what_tests_need(session: pytest.Session) -> None:
     from pytest_flask_pgdb.databases.run import RunFailed
 
+    if runs_no_tests(session.config):
+        return
     needed = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     if not needed & set(DATABASE_FIXTURES):
         return
@@ -614,10 +635,21 @@ def pgdb_clean(
     What the test left or changed is reported once, naming it; a test marked
     ``changes_schema`` has its schema rebuilt without a warning.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pytest_flask_pgdb.databases.connections import describe_error
+
     yield
-    outcome = pgdb_reset(
-        changes_schema=request.node.get_closest_marker("changes_schema") is not None
-    )
+    try:
+        outcome = pgdb_reset(
+            changes_schema=request.node.get_closest_marker("changes_schema") is not None
+        )
+    except SQLAlchemyError as exc:  # the database's state is unknown: no test may follow
+        in_force = request.config.stash[_run_key].settings_in_force()
+        cause = f"; connection settings in force: {'; '.join(in_force)}" if in_force else ""
+        _stop_after(
+            request, f"the reset after {request.node.nodeid} failed: {describe_error(exc)}{cause}"
+        )
     if outcome.stop:
         _stop_after(request, outcome.stop)
     for what in outcome.left:
@@ -627,7 +659,8 @@ def pgdb_clean(
 def _stop_after(request: pytest.FixtureRequest, message: str) -> NoReturn:
     request.session.shouldstop = message
     request.config.stash[_run_key].stopped = True
-    pytest.fail(message, pytrace=False)
+    # Not chained to the exception being handled: the message says all there is.
+    raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 @pytest.fixture

@@ -51,8 +51,11 @@ def report_leftovers(settings: TestSettings, *, remove: bool, say: Callable[[str
                 state = "abandoned by a dead run" if abandoned else "in use by a live run"
                 say(f"database {name} on {where}: {state} ({made})")
             if remove:
-                for name in drop_abandoned(admin, settings.project, caches=True):
+                left: list[str] = []
+                for name in drop_abandoned(admin, settings.project, caches=True, left=left):
                     say(f"dropped database {name}")
+                for line in left:
+                    say(f"not removed: database {line}")
             elif not runs:
                 say(f"no test databases of runs on {where} (project {settings.project})")
             others = len(every) - len(databases)

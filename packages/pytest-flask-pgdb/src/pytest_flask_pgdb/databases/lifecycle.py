@@ -30,7 +30,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from pytest_flask_pgdb.databases import namespaces, templates
+from pytest_flask_pgdb.databases import namespaces, session_defaults, templates
 from pytest_flask_pgdb.databases.connections import admin_connection, admin_engine, describe_error
 from pytest_flask_pgdb.databases.guard import (
     KEPT,
@@ -40,6 +40,7 @@ from pytest_flask_pgdb.databases.guard import (
     Mark,
     database_exists_with_mark,
     is_staging_of,
+    is_test_database_name,
     require_own_connection,
     require_test_name,
     staging_name,
@@ -47,6 +48,7 @@ from pytest_flask_pgdb.databases.guard import (
 from pytest_flask_pgdb.databases.locks import try_lock, unlock
 from pytest_flask_pgdb.databases.server import (
     CONNECTIONS_PER_WORKER,
+    MAINTENANCE_DATABASE,
     Server,
     is_too_many_clients,
     too_many_clients_message,
@@ -59,6 +61,7 @@ from pytest_flask_pgdb.urls import mask_url
 __all__ = ["TestDatabase", "drop_abandoned", "marked_databases", "try_lock", "unlock"]
 
 APPLICATION_NAME = "pytest_flask_pgdb"
+INSUFFICIENT_PRIVILEGE = "42501"
 RECLAIM_SECONDS = 2.0  # how long a teardown waits for a lost claim's lock to come free
 
 _SESSIONS_ON = text(
@@ -130,6 +133,8 @@ class TestDatabase:
         self.template: str | None = None  # the schema template this database is cloned from
         self.schema: str | None = None  # what the schema is (templates.schema_id)
         self.reused = False  # a kept database, checked and taken over: not rebuilt
+        self.left_by_sweep: list[str] = []  # what the sweep could not drop, one line each
+        self.settings_in_force: list[str] = []  # session_defaults.py: named in the closing line
 
     @functools.cached_property
     def _role(self) -> str:
@@ -192,7 +197,9 @@ class TestDatabase:
                 source, defined_by(), str(self.server_version), self._role
             )
             schema = templates.schema_id(source, schema_key)
-            drop_abandoned(self._admin, self.project, keep=self.name, schema=schema)
+            drop_abandoned(
+                self._admin, self.project, keep=self.name, schema=schema, left=self.left_by_sweep
+            )
             kept, self._kept = self._kept, None
             if kept is not None and kept.schema == schema and self._kept_unchanged(kept):
                 self._mark_as(self._mark)
@@ -219,22 +226,47 @@ class TestDatabase:
         try:
             yield
         except SQLAlchemyError as exc:
+            in_force = self._settings_in_force()
             self.teardown()
             if is_too_many_clients(exc):
                 raise TestDatabaseError(
                     too_many_clients_message(self.server.describe(), self.workers)
                 ) from None
-            raise TestDatabaseError(
+            failed = (
                 f"could not create test database {self.name!r} on {self.server.describe()}: "
-                f"{describe_error(exc)}. The user needs the CREATEDB privilege; check "
-                f"TEST_DATABASE_URL or the database settings ({mask_url(self.url)})."
+                f"{describe_error(exc)}."
+            )
+            if in_force:  # the likelier cause than privileges or the URL
+                raise TestDatabaseError(
+                    f"{failed} Connection settings in force that may cause it: "
+                    f"{'; '.join(in_force)}. Unset or change them for the tests."
+                ) from None
+            if getattr(getattr(exc, "orig", None), "pgcode", None) == INSUFFICIENT_PRIVILEGE:
+                advice = "The user needs the CREATEDB privilege; check "
+            else:
+                advice = "Check "
+            raise TestDatabaseError(
+                f"{failed} {advice}TEST_DATABASE_URL or the database settings "
+                f"({mask_url(self.url)})."
             ) from None
         except BaseException:  # TestDatabaseError, or Ctrl-C in the middle of it all
             self.teardown()
             raise
 
+    def _settings_in_force(self) -> list[str]:
+        """Watched connection settings of PGOPTIONS and the role's and databases'
+        defaults (``session_defaults.py``); what the server says, if it still answers."""
+        found = session_defaults.from_environment(os.environ)
+        if self._admin is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                found += session_defaults.from_server(
+                    self._admin, [MAINTENANCE_DATABASE, self.name]
+                )
+        return found
+
     def _claim_name(self, *, sweep: bool) -> None:
         self._admin = self._admin_engine.connect()
+        self.settings_in_force = self._settings_in_force()
         self._check_capacity()
         self._claim(self.name)
         self._owned = True
@@ -415,7 +447,7 @@ class TestDatabase:
     def drop_abandoned(self) -> list[str]:
         """Drop marked databases (and staging leftovers) no live run holds or uses."""
         assert self._admin is not None
-        return drop_abandoned(self._admin, self.project, keep=self.name)
+        return drop_abandoned(self._admin, self.project, keep=self.name, left=self.left_by_sweep)
 
     # -- primitives ------------------------------------------------------------------
     def _create(self) -> None:
@@ -531,8 +563,13 @@ def drop_abandoned(
     *,
     schema: str | None = None,
     caches: bool = False,
+    left: list[str] | None = None,
 ) -> list[str]:
     """Drop every abandoned marked database of ``project`` but ``keep``; what was dropped.
+
+    What it may not or cannot drop is skipped, never a reason to stop: a marked database
+    renamed to a name that is not a test name (someone keeps it), or one the server
+    refuses to drop. ``left`` receives one line for each.
 
     Templates and kept databases are a cache, not abandoned: dropped only with
     ``caches`` (``--pgdb-remove-leftovers``), or, for a template, when it holds another
@@ -553,13 +590,25 @@ def drop_abandoned(
     rows = connection.execute(_SWEEP_CANDIDATES, {"mark": MARK_LIKE, "staging": STAGING_SQL})
     for row in rows.all():
         name, comment, sessions = str(row[0]), row[1], int(row[2])
-        if not droppable(name, Mark.parse(comment), sessions) or not try_lock(connection, name):
+        if not droppable(name, Mark.parse(comment), sessions):
+            continue
+        if not is_test_database_name(name):
+            if left is not None:
+                left.append(
+                    f"{name!r} carries a test run's mark but not a test name (renamed by "
+                    f"someone?): left alone; if it is disposable, DROP DATABASE {name};"
+                )
+            continue
+        if not try_lock(connection, name):
             continue
         try:  # claimed: checked again, now that no run can start on it meanwhile
             exists, mark = database_exists_with_mark(connection, name)
             if exists and droppable(name, mark, _sessions_on(connection, name)):
                 _drop_database(connection, name)
                 dropped.append(name)
+        except SQLAlchemyError as exc:
+            if left is not None:
+                left.append(f"{name!r} could not be dropped: {describe_error(exc)}")
         finally:
             unlock(connection, name)
     return dropped
@@ -580,6 +629,12 @@ def _drop_database(connection: Connection, name: str) -> None:
     """DROP a test-named database whose mark the caller has checked."""
     require_test_name(name, "drop")
     quoted = connection.dialect.identifier_preparer.quote(name)
+    # A test may have made its database a template (ALTER DATABASE … IS_TEMPLATE true),
+    # which DROP refuses; ours never are (templates.py clones any database we own).
+    if connection.scalar(
+        text("SELECT datistemplate FROM pg_database WHERE datname = :name"), {"name": name}
+    ):
+        connection.execute(text(f"ALTER DATABASE {quoted} IS_TEMPLATE false"))
     # FORCE (PostgreSQL 13+) terminates sessions a test may have leaked.
     connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
 

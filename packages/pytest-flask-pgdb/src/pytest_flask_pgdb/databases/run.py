@@ -166,14 +166,30 @@ class RunDatabases:
         finally:
             self.setup_seconds += time.perf_counter() - start
 
+    def settings_in_force(self) -> list[str]:
+        """Connection settings that change how the server treats the tests, found when
+        the databases were claimed (``session_defaults.py``)."""
+        databases = [self._database, *self._extra.values()]
+        return sorted({line for d in databases if d is not None for line in d.settings_in_force})
+
     def summary(self) -> dict[str, object] | None:
         """What this process used, for the run's closing line (None: no database)."""
         if self._server is None or self._settings is None:
             return None
-        names = [d.name for d in [self._database, *self._extra.values()] if d is not None]
+        databases = [self._database, *self._extra.values()]
+        names = [d.name for d in databases if d is not None]
         return {
             "server": self._server.summary(),
             "databases": names,
+            "settings_in_force": self.settings_in_force(),
+            "left_by_sweep": sorted(
+                {
+                    line
+                    for d in [self._database, *self._extra.values()]
+                    if d
+                    for line in d.left_by_sweep
+                }
+            ),
             "namespace": self._namespace.namespace if self._namespace else "",
             "automatic_namespace": bool(self._namespace and self._namespace.automatic),
             "cleanup": self._settings.cleanup,

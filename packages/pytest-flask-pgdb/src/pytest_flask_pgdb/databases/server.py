@@ -13,6 +13,7 @@ reason to fall back: the user meant that server.
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
-from pytest_flask_pgdb.databases import cluster
+from pytest_flask_pgdb.databases import cluster, session_defaults
 from pytest_flask_pgdb.databases.connections import admin_connection, describe_error
 from pytest_flask_pgdb.errors import ServerUnavailableError
 from pytest_flask_pgdb.settings import SERVER_SETTING, TEST_DATABASE_URL, TestSettings
@@ -92,10 +93,24 @@ def connect_server(settings: TestSettings, run: str) -> Server:
     if settings.server_mode == "private":
         chosen = f"{SERVER_SETTING}=private"
         return _private_server(settings, run, tried=[chosen], why=chosen)
-    answered, problem = _probe(base, settings.workers)
+    answered, problem, logged_in = _probe(base, settings.workers)
     if answered and problem is None:
         return Server(base)
     where = address_of(base)
+    in_force = session_defaults.from_environment(os.environ)
+    if answered and (logged_in or in_force):
+        # Not the password's fault: something after (or in) the login, most likely a
+        # connection setting (PGOPTIONS: a statement timeout, a bad option).
+        settings_note = (
+            f" Connection settings in force that may cause it: {'; '.join(in_force)}; unset "
+            "or change them for the tests."
+            if in_force
+            else ""
+        )
+        raise ServerUnavailableError(
+            f"the PostgreSQL server at {where} answered, but the test connection as user "
+            f"{base.username!r} failed: {problem}.{settings_note}"
+        )
     if answered:
         raise ServerUnavailableError(
             f"the PostgreSQL server at {where} answered but refused the test connection as "
@@ -134,11 +149,12 @@ def _private_server(settings: TestSettings, run: str, tried: list[str], why: str
     return Server(settings.test_url, cluster.acquire(bindir, run), why)
 
 
-def _probe(base: URL, workers: int) -> tuple[bool, str | None]:
-    """``(answered, problem)``: did anything listen at the address, and could we log in."""
+def _probe(base: URL, workers: int) -> tuple[bool, str | None, bool]:
+    """``(answered, problem, logged_in)``: did anything listen at the address, could we
+    log in, and did the failure (if any) come after the login (a statement failed)."""
     reachable, reason = _reachable(base)
     if not reachable:
-        return False, reason
+        return False, reason, False
     try:
         with admin_connection(base.set(database=MAINTENANCE_DATABASE)) as connection:
             connection.execute(text("SELECT 1"))
@@ -147,8 +163,9 @@ def _probe(base: URL, workers: int) -> tuple[bool, str | None]:
             raise ServerUnavailableError(
                 too_many_clients_message(address_of(base), workers)
             ) from None
-        return True, describe_error(exc)
-    return True, None
+        logged_in = getattr(getattr(exc, "orig", None), "pgcode", None) is not None
+        return True, describe_error(exc), logged_in
+    return True, None, False
 
 
 def _reachable(base: URL) -> tuple[bool, str]:

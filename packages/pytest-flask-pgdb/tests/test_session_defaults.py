@@ -1,0 +1,24 @@
+"""Which PGOPTIONS settings change how the server treats the tests (no database)."""
+
+import pytest
+
+from pytest_flask_pgdb.databases.session_defaults import from_environment
+
+
+@pytest.mark.parametrize(
+    ("pgoptions", "named"),
+    [
+        ("-c statement_timeout=1", ["statement_timeout=1 (PGOPTIONS)"]),
+        ("-cdefault_transaction_read_only=on", ["default_transaction_read_only=on (PGOPTIONS)"]),
+        ("--session_replication_role=replica", ["session_replication_role=replica (PGOPTIONS)"]),
+        (
+            "-c search_path=other -c work_mem=64MB -c lock_timeout=2s",
+            ["search_path=other (PGOPTIONS)", "lock_timeout=2s (PGOPTIONS)"],
+        ),
+        ("-c work_mem=64MB", []),  # harmless to the tests: not named
+        ("", []),
+        ("-c 'unbalanced", []),  # garbage: nothing named, nothing raised
+    ],
+)
+def test_the_watched_settings_of_pgoptions_are_named(pgoptions, named):
+    assert from_environment({"PGOPTIONS": pgoptions}) == named

@@ -1,0 +1,98 @@
+"""What a run must never do to a server, whatever tests and administrators do (issue 22)."""
+
+import signal
+import socket
+
+import pytest
+
+from pytest_flask_pgdb.settings import SERVER_SETTING, TEST_DATABASE_URL
+from tests.reliability.harness import kill_group, wait_for
+
+pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
+
+
+def nothing_listening() -> str:
+    """A test database URL on a port where no server answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"postgresql://postgres@127.0.0.1:{port}/claude_headspace_test"
+
+
+@pytest.mark.parametrize(
+    "report", ["--co", "--collect-only", "--fixtures", "--fixtures-per-test", "--markers"]
+)
+def test_a_run_that_only_reports_touches_no_server(reliability, report):
+    """Before: --co created, swept and dropped databases. With a server that cannot be
+    reached and no fallback, any attempt to connect would end the run in an error."""
+    result = reliability.run_sample(
+        report, **{TEST_DATABASE_URL: nothing_listening(), SERVER_SETTING: "configured"}
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    assert "could not" not in result.output
+    assert "database work:" not in result.output
+
+
+def test_a_renamed_leftover_is_left_named_once_and_stops_no_run(reliability):
+    """Someone renamed a killed run's marked database to keep it (scenario 6). Before:
+    every later run stopped at the sweep; leftovers --remove ended in a traceback."""
+    marker = reliability.marker()
+    run = reliability.start_sample(SAMPLE_PAUSE="setup", SAMPLE_MARKER=str(marker))
+    wait_for(marker)
+    kill_group(run, signal.SIGKILL)
+    (leftover,) = reliability.databases()
+    reliability.execute("postgres", f"ALTER DATABASE {leftover} RENAME TO keepme")
+    try:
+        kept = reliability.fingerprint_of("keepme")
+        again = reliability.run_sample("-n", "2")
+        assert again.returncode == 0, again.output
+        assert again.output.count("'keepme'") == 1, again.output  # named once, not per worker
+        removal = reliability.run_sample("--pgdb-remove-leftovers")
+        assert removal.returncode == 0, removal.output
+        assert "not removed: database 'keepme'" in removal.output
+        assert "Traceback" not in removal.output
+        assert reliability.fingerprint_of("keepme") == kept  # untouched
+    finally:
+        reliability.execute("postgres", "DROP DATABASE IF EXISTS keepme")
+
+
+def test_a_test_that_makes_its_database_a_template_is_named_and_it_is_rebuilt(reliability):
+    """Scenario 2. Before: the rebuild failed ('cannot drop a template database'),
+    thousands of lines, and the leftover stopped every later run on the server."""
+    result = reliability.run_sample(
+        "-n", "2", "-W", "default", SAMPLE_SQL="ALTER DATABASE {db} IS_TEMPLATE true"
+    )
+    assert "test_runs_sample_sql" in result.output, result.output[-3000:]
+    assert "Traceback" not in result.output
+    assert len(result.output.splitlines()) < 40, result.output[-3000:]
+    assert "test_after_the_sample_sql" not in result.output.split("warnings summary")[-1]
+    again = reliability.run_sample("-n", "2")
+    assert again.returncode == 0, again.output
+
+
+@pytest.mark.parametrize(
+    ("options", "named", "stops_at_setup"),
+    [
+        ("-c default_transaction_read_only=on", "default_transaction_read_only=on", True),
+        ("-c statement_timeout=1", "statement_timeout=1", False),
+        ("-c session_replication_role=replica", "session_replication_role=replica", False),
+    ],
+)
+def test_a_connection_setting_that_changes_the_server_is_named_as_the_cause(
+    reliability, options, named, stops_at_setup
+):
+    """Scenario 9. Before: 'the user needs the CREATEDB privilege', 'fix the
+    user/password', or twelve foreign-key failures and no hint at all. (A statement
+    timeout of 1 ms also fails the app's own queries, test by test: those failures are
+    the tests', the closing line names their cause.)"""
+    result = reliability.run_sample("-n", "2", PGOPTIONS=options)
+    assert f"{named} (PGOPTIONS)" in result.output, result.output[-3000:]
+    assert "CREATEDB" not in result.output
+    assert "user/password" not in result.output
+    stopped = "could not set up the test databases" in result.output
+    if stops_at_setup or stopped:  # (a 1 ms timeout may also end the setup: by chance)
+        assert stopped, result.output[-3000:]
+        assert result.returncode != 0
+        assert len(result.output.splitlines()) <= 20, result.output[-3000:]
+    else:
+        assert "connection settings in force for the tests" in result.output
