@@ -77,21 +77,23 @@ def measure_worker_setup(
     samples: dict[str, list[float]] = {"cold": [], "warm": [], "keep at the end": []}
 
     def one(name: str, metadata: MetaData, source: str) -> tuple[float, float, TestDatabase]:
-        database = TestDatabase(
-            server,
-            name,
-            run=uuid.uuid4().hex,
-            project=settings.project,
-            lock_wait=settings.lock_wait,
-        )
+        run = uuid.uuid4().hex
         start = time.perf_counter()
-        namespace = namespaces.take(
+        namespace = namespaces.take(  # as a worker does (run.py): its session claims too
             server.maintenance_url,
             project=settings.project,
             base=settings.base_name,
-            run=database.run,
+            run=run,
             lock_wait=settings.lock_wait,
             where=server.describe(),
+        )
+        database = TestDatabase(
+            server,
+            name,
+            run=run,
+            project=settings.project,
+            lock_wait=settings.lock_wait,
+            admin=namespace.hand_over(),
         )
         database.claim()
         database.provide_schema(
@@ -101,7 +103,6 @@ def measure_worker_setup(
         )
         ready = time.perf_counter()
         database.teardown(keep=True)
-        namespace.close()
         return ready - start, time.perf_counter() - ready, database
 
     warm_metadata = cold_metadata(0)

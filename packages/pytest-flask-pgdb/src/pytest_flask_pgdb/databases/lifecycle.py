@@ -114,6 +114,7 @@ class TestDatabase:
         lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
         workers: int = 0,
         alternative: str | None = None,
+        admin: Connection | None = None,
     ) -> None:
         self.server = server
         self.name = require_test_name(name, "use")
@@ -126,6 +127,9 @@ class TestDatabase:
         self.alternative = alternative or f"{name}_{os.getpid()}_test"
         self._admin_engine = admin_engine(server.maintenance_url, APPLICATION_NAME)
         self._admin: Connection | None = None
+        # An administrative connection to take over (the run's namespace session, whose
+        # lock then lasts exactly as long as this database's claim): one connect fewer.
+        self._given_admin = admin
         self._owned = False  # True once we hold the name's lock: only then may we drop it
         self._staging: str | None = None  # created, not yet renamed to our name
         self._mark = Mark.new(run, project).comment()
@@ -265,7 +269,7 @@ class TestDatabase:
         return found
 
     def _claim_name(self, *, sweep: bool) -> None:
-        self._admin = self._admin_engine.connect()
+        self._admin, self._given_admin = self._given_admin or self._admin_engine.connect(), None
         self.settings_in_force = self._settings_in_force()
         self._check_capacity()
         self._claim(self.name)

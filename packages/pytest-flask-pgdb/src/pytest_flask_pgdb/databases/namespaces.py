@@ -56,6 +56,12 @@ class NamespaceClaim:
     automatic: bool  # chosen because another run held the plain names
     connection: Connection | None
 
+    def hand_over(self) -> Connection | None:
+        """The session holding the namespace, for the process's own database to use as
+        its administrative connection (closing it then releases the namespace)."""
+        connection, self.connection = self.connection, None
+        return connection
+
     def close(self) -> None:
         if self.connection is not None:
             with contextlib.suppress(SQLAlchemyError):

@@ -137,6 +137,9 @@ class RunDatabases:
             label=label,
             namespace=self.namespace().namespace,
         )
+        # The process's own database claims with the namespace's session (one connection
+        # fewer); extra databases, dropped before it, connect for themselves.
+        admin = self.namespace().hand_over() if label is None else None
         database = TestDatabase(
             server,
             str(url.database),
@@ -145,6 +148,7 @@ class RunDatabases:
             workers=settings.workers,
             project=settings.project,
             alternative=names.render(f"{settings.base_name}_{os.getpid()}"),
+            admin=admin,
         )
         # Either cleans up after itself if it fails or is interrupted.
         database.setup() if create else database.claim()
