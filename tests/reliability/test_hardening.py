@@ -96,3 +96,25 @@ def test_a_connection_setting_that_changes_the_server_is_named_as_the_cause(
         assert len(result.output.splitlines()) <= 20, result.output[-3000:]
     else:
         assert "connection settings in force for the tests" in result.output
+
+
+def test_a_test_that_rewrites_its_databases_mark_is_named_and_nothing_is_left(reliability):
+    """Scenario 1. Before: not detected; the database was left behind and the next run
+    refused it as the developer's."""
+    result = reliability.run_sample(
+        "-n", "2", "-W", "default", SAMPLE_SQL="COMMENT ON DATABASE {db} IS 'mine now'"
+    )
+    assert "test_runs_sample_sql" in result.output, result.output[-3000:]
+    assert "comment" in result.output.lower(), result.output[-3000:]
+    assert "Traceback" not in result.output
+    again = reliability.run_sample("-n", "2")
+    assert again.returncode == 0, again.output
+
+
+def test_a_lock_left_on_the_database_from_elsewhere_cannot_hang_the_end(reliability):
+    """Scenario 4. Before: the final DROP DATABASE … WITH (FORCE) waited forever."""
+    result = reliability.run_sample("-n", "2", SAMPLE_HOLD_DATABASE_LOCK="1", timeout=2 * 60)
+    assert result.returncode == 0, result.output[-3000:]
+    assert "held a lock on test database" in result.output, result.output[-3000:]
+    assert "ALTER DATABASE" in result.output  # the session's last query, to find it by
+    assert result.seconds < 2 * 5 + 30  # twice the drop's lock wait, plus the run

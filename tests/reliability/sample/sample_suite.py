@@ -128,3 +128,20 @@ def test_runs_sample_sql():
 def test_after_the_sample_sql():
     """The next test starts from the state every test starts from."""
     assert write_chain().id == 1
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SAMPLE_HOLD_DATABASE_LOCK"), reason="SAMPLE_HOLD_DATABASE_LOCK not set"
+)
+def test_holds_a_lock_on_its_database_from_elsewhere():
+    """An ALTER DATABASE left uncommitted on the maintenance database: a lock on the test
+    database that no session inside it holds (DROP … WITH (FORCE) ends only those). A
+    table of its own makes the database be rebuilt (dropped) right after the test."""
+    write_chain()
+    name = db.session.execute(text("SELECT current_database()")).scalar()
+    engine = create_engine(db.engine.url.set(database="postgres"))
+    connection = engine.connect()
+    connection.execute(text(f"ALTER DATABASE \"{name}\" SET work_mem = '64MB'"))  # no commit
+    KEEP.append(connection)
+    db.session.execute(text("CREATE TABLE junk_of_the_lock_holder (id int)"))
+    db.session.commit()

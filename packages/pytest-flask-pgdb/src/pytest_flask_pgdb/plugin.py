@@ -278,6 +278,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             f"connection settings in force for the tests: {'; '.join(in_force)} (they apply "
             "to the app's connections too: a failure may be theirs)"
         )
+    for line in sorted({line for u in used for line in u.get("ended_at_drop", ())}):
+        terminalreporter.write_line(f"dropping the test databases: {line}")
     for line in sorted({line for u in used for line in u.get("left_by_sweep", ())}):
         terminalreporter.write_line(f"the sweep of abandoned test databases left {line}")
 
@@ -399,6 +401,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # Kept for the next run only when every test's reset ran: not after Ctrl-C, nor
     # when the plugin stopped the run (server gone, claim lost).
     run.close(keep=exitstatus in KEEP_AFTER and not run.stopped)
+    if summary:  # (the same object xdist sends, or the controller reads, after this)
+        summary["ended_at_drop"] = run.ended_at_drop
 
 
 # -- the binding: the project's conftest.py overrides these (README, 'Binding') ---------

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from pytest_flask_pgdb.databases import namespaces, session_defaults, templates
 from pytest_flask_pgdb.databases.connections import admin_connection, admin_engine, describe_error
@@ -79,6 +79,29 @@ _IN_USE = text(
     "SELECT coalesce(datname, ''), count(*), "
     "count(*) FILTER (WHERE application_name = :mine) "
     "FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1 ORDER BY 2 DESC"
+)
+DROP_LOCK_TIMEOUT = "5s"
+LOCK_NOT_AVAILABLE = "55P03"
+# Sessions (other than ours) in the way of dropping a database: holding a lock on it, or
+# in a transaction that changed (and so locks) one of its catalog rows — its settings
+# (ALTER DATABASE … SET), its row (ALTER DATABASE …), its comment. Ended as listed.
+_LOCK_HOLDERS = text(
+    "WITH target AS (SELECT oid FROM pg_database WHERE datname = :name), "
+    "xids AS ("
+    "  SELECT xmax FROM pg_database WHERE oid = (SELECT oid FROM target) "
+    "  UNION SELECT xmax FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM target) "
+    "  UNION SELECT xmax FROM pg_shdescription "
+    "        WHERE objoid = (SELECT oid FROM target) AND classoid = 'pg_database'::regclass), "
+    "holders AS MATERIALIZED ("
+    "  SELECT a.pid, a.application_name, a.state, left(a.query, 120) AS query "
+    "  FROM pg_stat_activity a "
+    "  WHERE a.pid <> pg_backend_pid() AND ("
+    "    a.backend_xid IN (SELECT xmax FROM xids WHERE NOT xmax = '0'::xid) "
+    "    OR a.pid IN (SELECT l.pid FROM pg_locks l WHERE l.locktype = 'object' AND l.granted "
+    "                 AND l.classid = 'pg_database'::regclass "
+    "                 AND l.objid = (SELECT oid FROM target)))) "
+    "SELECT pid, application_name, state, query FROM holders "
+    "WHERE pg_terminate_backend(pid, 5000)"
 )
 _ABANDONED_CANDIDATES = text(
     "SELECT datname FROM pg_database "
@@ -139,6 +162,7 @@ class TestDatabase:
         self.reused = False  # a kept database, checked and taken over: not rebuilt
         self.left_by_sweep: list[str] = []  # what the sweep could not drop, one line each
         self.settings_in_force: list[str] = []  # session_defaults.py: named in the closing line
+        self.ended_at_drop: list[str] = []  # sessions that held a lock on it (see _drop_database)
 
     @functools.cached_property
     def _role(self) -> str:
@@ -494,7 +518,7 @@ class TestDatabase:
         _, mark = database_exists_with_mark(self._admin, name)
         if mark is None and not self._is_staging(name):
             raise UnownedDatabaseError(self._unowned_message(name))
-        _drop_database(self._admin, name)
+        self.ended_at_drop += _drop_database(self._admin, name)
 
     def _is_staging(self, name: str) -> bool:
         return is_staging_of(name, self.project)
@@ -608,8 +632,10 @@ def drop_abandoned(
         try:  # claimed: checked again, now that no run can start on it meanwhile
             exists, mark = database_exists_with_mark(connection, name)
             if exists and droppable(name, mark, _sessions_on(connection, name)):
-                _drop_database(connection, name)
+                ended = _drop_database(connection, name)
                 dropped.append(name)
+                if left is not None:
+                    left.extend(f"(while dropping {name!r}) {line}" for line in ended)
         except SQLAlchemyError as exc:
             if left is not None:
                 left.append(f"{name!r} could not be dropped: {describe_error(exc)}")
@@ -629,8 +655,9 @@ def _of_project(name: str, mark: Mark | None, project: str) -> bool:
     return mark.project == project if mark is not None else is_staging_of(name, project)
 
 
-def _drop_database(connection: Connection, name: str) -> None:
-    """DROP a test-named database whose mark the caller has checked."""
+def _drop_database(connection: Connection, name: str) -> list[str]:
+    """DROP a test-named database whose mark the caller has checked; returns the sessions
+    it had to end because they held a lock on the database (one line each)."""
     require_test_name(name, "drop")
     quoted = connection.dialect.identifier_preparer.quote(name)
     # A test may have made its database a template (ALTER DATABASE … IS_TEMPLATE true),
@@ -639,8 +666,28 @@ def _drop_database(connection: Connection, name: str) -> None:
         text("SELECT datistemplate FROM pg_database WHERE datname = :name"), {"name": name}
     ):
         connection.execute(text(f"ALTER DATABASE {quoted} IS_TEMPLATE false"))
-    # FORCE (PostgreSQL 13+) terminates sessions a test may have leaked.
-    connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    # FORCE (PostgreSQL 13+) terminates sessions a test may have leaked in the database.
+    # A session elsewhere holding a lock on it (a test's ALTER DATABASE left uncommitted
+    # on the maintenance database) would make DROP wait forever: the wait is bounded,
+    # then that session is ended and named.
+    drop = text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    connection.execute(text(f"SET lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
+    try:
+        try:
+            connection.execute(drop)
+            return []
+        except OperationalError as exc:
+            if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
+        ended = [
+            f"session pid {pid} ({application or 'no application name'}, "
+            f"{state}, last query {query!r}) held a lock on test database {name!r}: ended"
+            for pid, application, state, query in connection.execute(_LOCK_HOLDERS, {"name": name})
+        ]
+        connection.execute(drop)
+        return ended
+    finally:
+        connection.execute(text("SET lock_timeout = 0"))  # the claim session waits as before
 
 
 def _sessions_on(connection: Connection, name: str) -> int:

@@ -56,6 +56,7 @@ class RunDatabases:
         self._database: TestDatabase | None = None
         self._schema_built = False
         self._extra: dict[str, TestDatabase] = {}
+        self.ended_at_drop: list[str] = []  # sessions the final drops had to end
 
     @property
     def settings(self) -> TestSettings:
@@ -211,12 +212,16 @@ class RunDatabases:
         ``keep``: the run ended in order; its own database is kept for the next run
         (extra databases are always dropped).
         """
+        databases = [*self._extra.values(), self._database]
         try:
             for database in self._extra.values():
                 database.teardown()
             if self._database is not None:
                 self._database.teardown(keep=keep and self.failure is None)
         finally:
+            self.ended_at_drop = [
+                line for d in databases if d is not None for line in d.ended_at_drop
+            ]
             self._extra.clear()
             self._database = None
             self._schema_built = False

@@ -39,6 +39,12 @@ _SETTINGS_CHECK = (
 )
 
 # An SQL expression (text); the cleaner embeds it in its plpgsql function.
+# The database's own row (owner, template flag, connection limit: its xmin) and its
+# comment, which holds the run's mark (pg_shdescription: no row of pg_database changes).
+_DATABASE_CHECK = (
+    "(SELECT xmin::text || ':' || md5(coalesce(shobj_description(oid, 'pg_database'), '')) "
+    "FROM pg_database WHERE datname = current_database())"
+)
 CATALOG_CHECK = (
     "concat_ws(',', "
     + ", ".join(
@@ -64,7 +70,7 @@ CATALOG_CHECK = (
         ]
         + [
             _SETTINGS_CHECK,
-            "(SELECT xmin::text FROM pg_database WHERE datname = current_database())",
+            _DATABASE_CHECK,
         ]
     )
     + ")"
@@ -95,7 +101,7 @@ COUNTED_CHECK = (
     f"pg_sequence_last_value('{DDL_COUNTER_SCHEMA}.ddl_statements'::regclass), "
     "(SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM pg_event_trigger), "
     f"{_SETTINGS_CHECK}, "
-    "(SELECT xmin::text FROM pg_database WHERE datname = current_database()))"
+    f"{_DATABASE_CHECK})"
 )
 
 # Every user object, by name. Temporary objects of other sessions are not listed.
