@@ -118,3 +118,17 @@ def test_a_lock_left_on_the_database_from_elsewhere_cannot_hang_the_end(reliabil
     assert "held a lock on test database" in result.output, result.output[-3000:]
     assert "ALTER DATABASE" in result.output  # the session's last query, to find it by
     assert result.seconds < 2 * 5 + 30  # twice the drop's lock wait, plus the run
+
+
+@pytest.mark.parametrize(
+    "statement", ["SET ROLE cannot_create", "SET SESSION AUTHORIZATION cannot_create"]
+)
+def test_a_test_that_changes_its_connections_role_is_named_and_the_next_runs_as_before(
+    reliability, statement
+):
+    """Scenario 3. Before: not detected (pg_settings shows neither); later tests ran as
+    that role and failed with 'must be owner of table …'."""
+    result = reliability.run_sample("-W", "default", SAMPLE_SQL=statement)
+    assert result.returncode == 0, result.output[-3000:]  # test_after_the_sample_sql passed
+    assert "test_runs_sample_sql left session state on a pooled connection" in result.output
+    assert statement in result.output

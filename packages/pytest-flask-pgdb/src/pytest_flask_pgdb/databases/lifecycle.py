@@ -54,7 +54,7 @@ from pytest_flask_pgdb.databases.server import (
     too_many_clients_message,
 )
 from pytest_flask_pgdb.errors import DatabaseInUseError, TestDatabaseError, UnownedDatabaseError
-from pytest_flask_pgdb.reset.isolation import CATALOG_CHECK
+from pytest_flask_pgdb.reset.isolation import KEPT_CHECK
 from pytest_flask_pgdb.settings import DEFAULT_LOCK_WAIT_SECONDS
 from pytest_flask_pgdb.urls import mask_url
 
@@ -329,7 +329,7 @@ class TestDatabase:
 
     def _catalog_check(self) -> str:
         with admin_connection(self.url, APPLICATION_NAME) as connection:
-            return str(connection.scalar(text(f"SELECT {CATALOG_CHECK}")))
+            return str(connection.scalar(text(f"SELECT {KEPT_CHECK}")))
 
     def _mark_as(self, comment: str) -> None:
         assert self._admin is not None

@@ -38,43 +38,50 @@ _SETTINGS_CHECK = (
     "WHERE setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())))"
 )
 
-# An SQL expression (text); the cleaner embeds it in its plpgsql function.
-# The database's own row (owner, template flag, connection limit: its xmin) and its
-# comment, which holds the run's mark (pg_shdescription: no row of pg_database changes).
+# The database's own row (owner, template flag, connection limit: its xmin).
+_DATABASE_ROW_CHECK = "(SELECT xmin::text FROM pg_database WHERE datname = current_database())"
+# ... and its comment, which holds the run's mark (pg_shdescription: no pg_database row
+# changes when a test rewrites it).
 _DATABASE_CHECK = (
     "(SELECT xmin::text || ':' || md5(coalesce(shobj_description(oid, 'pg_database'), '')) "
     "FROM pg_database WHERE datname = current_database())"
 )
-CATALOG_CHECK = (
-    "concat_ws(',', "
-    + ", ".join(
-        [
-            _count_and_newest(catalog, column)
-            for catalog, column in (
-                ("pg_class", "oid"),
-                ("pg_attribute", "attrelid"),
-                ("pg_attrdef", "oid"),
-                ("pg_constraint", "oid"),
-                ("pg_index", "indexrelid"),
-                ("pg_trigger", "oid"),
-                ("pg_sequence", "seqrelid"),
-                ("pg_proc", "oid"),
-                ("pg_type", "oid"),
-                ("pg_enum", "oid"),
-                ("pg_rewrite", "oid"),
-                ("pg_namespace", "oid"),
-                ("pg_extension", "oid"),
-                ("pg_policy", "oid"),
-                ("pg_description", "objoid"),
-            )
-        ]
-        + [
-            _SETTINGS_CHECK,
-            _DATABASE_CHECK,
-        ]
+
+
+def _catalog_check(database_check: str) -> str:
+    return (
+        "concat_ws(',', "
+        + ", ".join(
+            [
+                _count_and_newest(catalog, column)
+                for catalog, column in (
+                    ("pg_class", "oid"),
+                    ("pg_attribute", "attrelid"),
+                    ("pg_attrdef", "oid"),
+                    ("pg_constraint", "oid"),
+                    ("pg_index", "indexrelid"),
+                    ("pg_trigger", "oid"),
+                    ("pg_sequence", "seqrelid"),
+                    ("pg_proc", "oid"),
+                    ("pg_type", "oid"),
+                    ("pg_enum", "oid"),
+                    ("pg_rewrite", "oid"),
+                    ("pg_namespace", "oid"),
+                    ("pg_extension", "oid"),
+                    ("pg_policy", "oid"),
+                    ("pg_description", "objoid"),
+                )
+            ]
+            + [_SETTINGS_CHECK, database_check]
+        )
+        + ")"
     )
-    + ")"
-)
+
+
+# An SQL expression (text); the cleaner embeds it in its plpgsql function.
+CATALOG_CHECK = _catalog_check(_DATABASE_CHECK)
+# The same but the mark: what a kept database records of itself in its (new) mark.
+KEPT_CHECK = _catalog_check(_DATABASE_ROW_CHECK)
 
 # Where we may (a superuser), an event trigger counts DDL statements instead: reading
 # that count is one probe, not fifteen. ENABLE ALWAYS: session_replication_role = replica
@@ -273,4 +280,8 @@ SELECT 'temporary table ' || relname FROM pg_class
 WHERE relnamespace = pg_my_temp_schema() AND relkind IN ('r', 'p', 'v', 'S')
 UNION ALL
 SELECT 'LISTEN ' || channel FROM pg_listening_channels() AS channel
+UNION ALL
+SELECT 'SET ROLE ' || current_user WHERE current_user <> session_user
+UNION ALL
+SELECT 'SET SESSION AUTHORIZATION ' || session_user  -- (pg_settings shows neither)
 """
