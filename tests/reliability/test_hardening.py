@@ -89,13 +89,12 @@ def test_a_connection_setting_that_changes_the_server_is_named_as_the_cause(
     assert f"{named} (PGOPTIONS)" in result.output, result.output[-3000:]
     assert "CREATEDB" not in result.output
     assert "user/password" not in result.output
-    stopped = "could not set up the test databases" in result.output
-    if stops_at_setup or stopped:  # (a 1 ms timeout may also end the setup: by chance)
-        assert stopped, result.output[-3000:]
+    if stops_at_setup:
+        assert "could not set up the test databases" in result.output, result.output[-3000:]
         assert result.returncode != 0
         assert len(result.output.splitlines()) <= 20, result.output[-3000:]
-    else:
-        assert "connection settings in force for the tests" in result.output
+    # (A 1 ms timeout fails at random points: the setup of one worker, the app's queries
+    # in the other's tests. Wherever it fails, the cause is named, as asserted above.)
 
 
 def test_a_test_that_rewrites_its_databases_mark_is_named_and_nothing_is_left(reliability):

@@ -19,6 +19,7 @@ server releases the locks when a process ends, however it ends.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from pytest_flask_pgdb.databases import session_defaults
 from pytest_flask_pgdb.databases.connections import admin_engine, describe_error
 from pytest_flask_pgdb.databases.locks import LOCK_NAMESPACE, try_lock, unlock
 from pytest_flask_pgdb.errors import TestDatabaseError
@@ -86,7 +88,7 @@ def take(
     except SQLAlchemyError as exc:
         raise TestDatabaseError(
             f"could not connect to {where} to choose this run's test database names: "
-            f"{describe_error(exc)}"
+            f"{describe_error(exc)}{_settings_note()}"
         ) from None
     try:
         _pick_exclusively(connection, f"namespace-pick:{project}:{base}", lock_wait, where)
@@ -98,13 +100,24 @@ def take(
     except SQLAlchemyError as exc:
         connection.close()
         raise TestDatabaseError(
-            f"could not choose this run's test database names on {where}: {describe_error(exc)}"
+            f"could not choose this run's test database names on {where}: "
+            f"{describe_error(exc)}{_settings_note()}"
         ) from None
     except BaseException:
         connection.close()
         raise
     return NamespaceClaim(
         namespace, automatic=bool(namespace) and not explicit, connection=connection
+    )
+
+
+def _settings_note() -> str:
+    """The connection settings of PGOPTIONS that may be the cause (session_defaults.py)."""
+    in_force = session_defaults.from_environment(os.environ)
+    return (
+        f". Connection settings in force that may cause it: {'; '.join(in_force)}"
+        if in_force
+        else ""
     )
 
 
