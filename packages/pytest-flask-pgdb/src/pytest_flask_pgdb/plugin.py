@@ -147,8 +147,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "pgdb_gc_freeze",
         "after collection, freeze what the imports made out of the garbage collector "
         "(faster collections and exit; default true)",
-        "bool",  # positional: mypy 1.20 reads type="bool" as a type form
-        True,
+        # pytest 9.2 types this argument as a tag or a TypeForm; mypy 1.20 takes the tag
+        # "bool" for a string annotation (type=bool would need pytest >= 9.2).
+        type="bool",  # type: ignore[maybe-unrecognized-str-typeform]
+        default=True,
     )
     parser.addini(
         "pgdb_app_url_env",
