@@ -2,9 +2,13 @@
 
 import signal
 import socket
+import uuid
 
 import pytest
+from sqlalchemy import text
 
+from pytest_flask_pgdb.databases import cluster
+from pytest_flask_pgdb.databases.connections import admin_connection
 from pytest_flask_pgdb.settings import SERVER_SETTING, TEST_DATABASE_URL
 from tests.reliability.harness import kill_group, wait_for
 
@@ -131,3 +135,40 @@ def test_a_test_that_changes_its_connections_role_is_named_and_the_next_runs_as_
     assert result.returncode == 0, result.output[-3000:]  # test_after_the_sample_sql passed
     assert "test_runs_sample_sql left session state on a pooled connection" in result.output
     assert statement in result.output
+
+
+@pytest.fixture
+def two_phase_server():
+    """A server of its own that allows prepared transactions (off by default)."""
+    bindir, _ = cluster.find_binaries()
+    server = cluster.acquire(bindir, run=f"twophase-{uuid.uuid4().hex}")
+    try:
+        with admin_connection(server.url()) as connection:
+            connection.execute(text("ALTER SYSTEM SET max_prepared_transactions = 4"))
+        cluster.stop(server)
+        cluster.start(server, bindir)
+        yield server
+    finally:
+        cluster.release(server)
+
+
+def test_a_prepared_transaction_left_by_a_test_is_rolled_back_and_named(
+    reliability, two_phase_server
+):
+    """Scenario 5. Before: the next test hung; afterwards every run on the server failed
+    ('being used by prepared transactions')."""
+    on_it = {
+        "DATABASE_HOST": str(two_phase_server.socket_dir),
+        "DATABASE_PORT": str(two_phase_server.port),
+    }
+    result = reliability.run_sample(
+        "-n", "2", "-W", "default", SAMPLE_PREPARED_TRANSACTION="1", timeout=120, **on_it
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    assert "test_leaves_a_prepared_transaction left" in result.output, result.output[-3000:]
+    assert "1 prepared transaction(s) (rolled back): 'sample_left_this'" in result.output
+    assert result.seconds < 60
+    with admin_connection(two_phase_server.url()) as connection:
+        assert connection.scalar(text("SELECT count(*) FROM pg_prepared_xacts")) == 0
+    again = reliability.run_sample("-n", "2", **on_it)
+    assert again.returncode == 0, again.output

@@ -42,3 +42,11 @@ def test_freezing_follows_the_ini_setting(pytester, ini, expected):
     pytester.makepyfile(test_suite=SUITE.format(expected=expected))
     # Only this plugin: the run stays cheap (no other entry point is loaded).
     pytester.runpytest("--disable-plugin-autoload", "-p", "pgdb").assert_outcomes(passed=1)
+
+
+def test_a_value_that_is_not_a_boolean_is_refused_naming_the_setting(pytester):
+    pytester.makeini("[pytest]\npgdb_gc_freeze = maybe\n")
+    pytester.makepyfile(test_suite="def test_nothing(): pass")
+    result = pytester.runpytest("--disable-plugin-autoload", "-p", "pgdb")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*pgdb_gc_freeze='maybe': expected true or false*"])

@@ -145,3 +145,19 @@ def test_holds_a_lock_on_its_database_from_elsewhere():
     KEEP.append(connection)
     db.session.execute(text("CREATE TABLE junk_of_the_lock_holder (id int)"))
     db.session.commit()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SAMPLE_PREPARED_TRANSACTION"), reason="SAMPLE_PREPARED_TRANSACTION not set"
+)
+def test_leaves_a_prepared_transaction():
+    """A two-phase transaction prepared and never finished: it outlives its session and
+    holds the row lock it took (on a server with max_prepared_transactions > 0)."""
+    project = write_chain()
+    engine = create_engine(db.engine.url)
+    with engine.connect() as connection:
+        connection.execute(
+            text("SELECT * FROM projects WHERE id = :id FOR UPDATE"), {"id": project.id}
+        )
+        connection.execute(text("PREPARE TRANSACTION 'sample_left_this'"))
+    engine.dispose()

@@ -15,10 +15,24 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 INI = "pgdb_gc_freeze"
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
 
 
-def freeze_imports(enabled: bool) -> None:
+def enabled(raw: str) -> bool:
+    """The ini value, as pytest reads booleans; anything else says so."""
+    value = raw.strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise pytest.UsageError(
+            f"ini setting {INI}={raw[:40]!r}: expected true or false (default true)"
+        )
+    return value in _TRUE
+
+
+def freeze_imports(on: bool) -> None:
     """Freeze every object tracked so far (called once collection has imported all)."""
-    if enabled:
+    if on:
         gc.freeze()

@@ -36,6 +36,7 @@ import pytest
 
 from pytest_flask_pgdb import environment_variable
 from pytest_flask_pgdb.app import sqlalchemy_of
+from pytest_flask_pgdb.freeze import enabled as freeze_enabled
 from pytest_flask_pgdb.freeze import freeze_imports
 from pytest_flask_pgdb.settings import (
     CLEANUP_SETTING,
@@ -78,6 +79,7 @@ DATABASE_FIXTURES = ("pgdb_server", "pgdb_database", "pgdb_make_database")
 KEEP_AFTER = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 _run_key: pytest.StashKey[RunDatabases] = pytest.StashKey()
 _controller_key: pytest.StashKey[_XdistController] = pytest.StashKey()
+_freeze_key: pytest.StashKey[bool] = pytest.StashKey()
 
 
 class ResourceLeakWarning(UserWarning):
@@ -147,10 +149,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "pgdb_gc_freeze",
         "after collection, freeze what the imports made out of the garbage collector "
         "(faster collections and exit; default true)",
-        # pytest 9.2 types this argument as a tag or a TypeForm; mypy 1.20 takes the tag
-        # "bool" for a string annotation (type=bool would need pytest >= 9.2).
-        type="bool",  # type: ignore[maybe-unrecognized-str-typeform]
-        default=True,
+        default="true",  # read by freeze.enabled (pytest's type="bool" trips mypy 1.20)
     )
     parser.addini(
         "pgdb_app_url_env",
@@ -209,6 +208,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "changes_schema: the test changes the database beyond its rows on purpose; it is "
         "rebuilt after the test without a warning",
     )
+    config.stash[_freeze_key] = freeze_enabled(str(config.getini("pgdb_gc_freeze")))
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     settings: TestSettings | None = None
     error: str | None = None
@@ -342,7 +342,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     try:
         _set_up_what_tests_need(session)
     finally:
-        freeze_imports(bool(session.config.getini("pgdb_gc_freeze")))
+        freeze_imports(session.config.stash[_freeze_key])
 
 
 def runs_no_tests(config: pytest.Config) -> bool:

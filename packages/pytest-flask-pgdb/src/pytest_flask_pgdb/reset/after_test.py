@@ -89,6 +89,11 @@ def reset_after_test(
             f"{len(report.opened)} database connection(s) open (pids "
             f"{', '.join(map(str, report.opened))}): close or dispose what the test opened"
         )
+    if report.prepared:
+        outcome.left.append(
+            f"{len(report.prepared)} prepared transaction(s) (rolled back): "
+            + ", ".join(repr(gid) for gid in report.prepared)
+        )
     if report.leaked:
         outcome.left.append(
             f"{len(report.leaked)} database session(s) in a transaction (terminated): "
