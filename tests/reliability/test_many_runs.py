@@ -64,7 +64,9 @@ def test_three_shards_each_on_its_own_machine_run_every_test_once(reliability):
     assert [code for code, _ in results] == [0, 0, 0], results
     ran = sorted(test for _, output in results for test in PASSED.findall(output))
     assert ran == all_tests  # each exactly once
-    assert len({closing_namespace(output) for _, output in results}) == 3
+    # (Shards that overlap take distinct namespaces; one may end before another starts,
+    # and its namespace is free again: so no count is asserted here.)
+    assert all(closing_namespace(output) in ("", "n2", "n3") for _, output in results)
 
 
 def test_a_shard_killed_leaves_the_others_green_and_the_next_run_sweeps(reliability):
