@@ -22,3 +22,13 @@ from pytest_flask_pgdb.databases.session_defaults import from_environment
 )
 def test_the_watched_settings_of_pgoptions_are_named(pgoptions, named):
     assert from_environment({"PGOPTIONS": pgoptions}) == named
+
+
+def test_the_cause_sentence_names_every_setting_or_is_empty():
+    from pytest_flask_pgdb.databases.session_defaults import as_cause
+
+    assert as_cause([]) == ""
+    assert as_cause(["a=1 (PGOPTIONS)", "b=2 (role x default)"]) == (
+        " Connection settings in force that may cause it: a=1 (PGOPTIONS); b=2 (role x "
+        "default). Unset or change them for the tests."
+    )

@@ -643,6 +643,7 @@ def pgdb_clean(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from pytest_flask_pgdb.databases import session_defaults
     from pytest_flask_pgdb.databases.connections import describe_error
 
     yield
@@ -651,10 +652,9 @@ def pgdb_clean(
             changes_schema=request.node.get_closest_marker("changes_schema") is not None
         )
     except SQLAlchemyError as exc:  # the database's state is unknown: no test may follow
-        in_force = request.config.stash[_run_key].settings_in_force()
-        cause = f"; connection settings in force: {'; '.join(in_force)}" if in_force else ""
+        cause = session_defaults.as_cause(request.config.stash[_run_key].settings_in_force())
         _stop_after(
-            request, f"the reset after {request.node.nodeid} failed: {describe_error(exc)}{cause}"
+            request, f"the reset after {request.node.nodeid} failed: {describe_error(exc)}.{cause}"
         )
     if outcome.stop:
         _stop_after(request, outcome.stop)

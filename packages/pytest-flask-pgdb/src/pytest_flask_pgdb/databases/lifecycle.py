@@ -265,10 +265,7 @@ class TestDatabase:
                 f"{describe_error(exc)}."
             )
             if in_force:  # the likelier cause than privileges or the URL
-                raise TestDatabaseError(
-                    f"{failed} Connection settings in force that may cause it: "
-                    f"{'; '.join(in_force)}. Unset or change them for the tests."
-                ) from None
+                raise TestDatabaseError(f"{failed}{session_defaults.as_cause(in_force)}") from None
             if getattr(getattr(exc, "orig", None), "pgcode", None) == INSUFFICIENT_PRIVILEGE:
                 advice = "The user needs the CREATEDB privilege; check "
             else:

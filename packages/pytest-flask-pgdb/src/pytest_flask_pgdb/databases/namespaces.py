@@ -88,7 +88,7 @@ def take(
     except SQLAlchemyError as exc:
         raise TestDatabaseError(
             f"could not connect to {where} to choose this run's test database names: "
-            f"{describe_error(exc)}{_settings_note()}"
+            f"{describe_error(exc)}.{_cause()}"
         ) from None
     try:
         _pick_exclusively(connection, f"namespace-pick:{project}:{base}", lock_wait, where)
@@ -101,7 +101,7 @@ def take(
         connection.close()
         raise TestDatabaseError(
             f"could not choose this run's test database names on {where}: "
-            f"{describe_error(exc)}{_settings_note()}"
+            f"{describe_error(exc)}.{_cause()}"
         ) from None
     except BaseException:
         connection.close()
@@ -111,14 +111,8 @@ def take(
     )
 
 
-def _settings_note() -> str:
-    """The connection settings of PGOPTIONS that may be the cause (session_defaults.py)."""
-    in_force = session_defaults.from_environment(os.environ)
-    return (
-        f". Connection settings in force that may cause it: {'; '.join(in_force)}"
-        if in_force
-        else ""
-    )
+def _cause() -> str:
+    return session_defaults.as_cause(session_defaults.from_environment(os.environ))
 
 
 def _pick_exclusively(connection: Connection, key: str, lock_wait: float, where: str) -> None:

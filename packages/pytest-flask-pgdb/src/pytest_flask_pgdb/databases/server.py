@@ -101,15 +101,9 @@ def connect_server(settings: TestSettings, run: str) -> Server:
     if answered and (logged_in or in_force):
         # Not the password's fault: something after (or in) the login, most likely a
         # connection setting (PGOPTIONS: a statement timeout, a bad option).
-        settings_note = (
-            f" Connection settings in force that may cause it: {'; '.join(in_force)}; unset "
-            "or change them for the tests."
-            if in_force
-            else ""
-        )
         raise ServerUnavailableError(
             f"the PostgreSQL server at {where} answered, but the test connection as user "
-            f"{base.username!r} failed: {problem}.{settings_note}"
+            f"{base.username!r} failed: {problem}.{session_defaults.as_cause(in_force)}"
         )
     if answered:
         raise ServerUnavailableError(

@@ -74,3 +74,13 @@ def from_server(connection: Connection, databases: list[str]) -> list[str]:
         if name in WATCHED:
             found.append(f"{name}={value} ({where} default)")
     return found
+
+
+def as_cause(found: list[str]) -> str:
+    """The sentence an error message appends when settings were found ('' when none)."""
+    if not found:
+        return ""
+    return (
+        f" Connection settings in force that may cause it: {'; '.join(found)}. Unset or "
+        "change them for the tests."
+    )
