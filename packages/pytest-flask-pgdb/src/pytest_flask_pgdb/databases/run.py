@@ -171,30 +171,25 @@ class RunDatabases:
         finally:
             self.setup_seconds += time.perf_counter() - start
 
+    def _databases(self) -> list[TestDatabase]:
+        """Every database this process has: its own first, then the extra ones."""
+        return [d for d in [self._database, *self._extra.values()] if d is not None]
+
     def settings_in_force(self) -> list[str]:
         """Connection settings that change how the server treats the tests, found when
         the databases were claimed (``session_defaults.py``)."""
-        databases = [self._database, *self._extra.values()]
-        return sorted({line for d in databases if d is not None for line in d.settings_in_force})
+        return sorted({line for d in self._databases() for line in d.settings_in_force})
 
     def summary(self) -> dict[str, object] | None:
         """What this process used, for the run's closing line (None: no database)."""
         if self._server is None or self._settings is None:
             return None
-        databases = [self._database, *self._extra.values()]
-        names = [d.name for d in databases if d is not None]
+        names = [d.name for d in self._databases()]
         return {
             "server": self._server.summary(),
             "databases": names,
             "settings_in_force": self.settings_in_force(),
-            "left_by_sweep": sorted(
-                {
-                    line
-                    for d in [self._database, *self._extra.values()]
-                    if d
-                    for line in d.left_by_sweep
-                }
-            ),
+            "left_by_sweep": sorted({line for d in self._databases() for line in d.left_by_sweep}),
             "namespace": self._namespace.namespace if self._namespace else "",
             "automatic_namespace": bool(self._namespace and self._namespace.automatic),
             "cleanup": self._settings.cleanup,
@@ -212,16 +207,14 @@ class RunDatabases:
         ``keep``: the run ended in order; its own database is kept for the next run
         (extra databases are always dropped).
         """
-        databases = [*self._extra.values(), self._database]
+        databases = self._databases()
         try:
             for database in self._extra.values():
                 database.teardown()
             if self._database is not None:
                 self._database.teardown(keep=keep and self.failure is None)
         finally:
-            self.ended_at_drop = [
-                line for d in databases if d is not None for line in d.ended_at_drop
-            ]
+            self.ended_at_drop = [line for d in databases for line in d.ended_at_drop]
             self._extra.clear()
             self._database = None
             self._schema_built = False
