@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -263,3 +264,21 @@ def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL, timeout: fl
             break
         time.sleep(0.05)  # no event tells us a process of the group ended
     return output or ""
+
+
+@contextmanager
+def server_with(**settings: object) -> Iterator[cluster.PrivateCluster]:
+    """A private server of its own, restarted with ``ALTER SYSTEM`` settings (e.g.
+    ``max_connections=8``); removed after."""
+    bindir, _ = cluster.find_binaries()
+    assert bindir is not None, "needs the PostgreSQL server binaries"
+    server = cluster.acquire(bindir, run=f"own-{uuid.uuid4().hex}")
+    try:
+        with admin_connection(server.url()) as connection:
+            for name, value in settings.items():
+                connection.execute(text(f"ALTER SYSTEM SET {name} = {value}"))
+        cluster.stop(server)
+        cluster.start(server, bindir)
+        yield server
+    finally:
+        cluster.release(server)

@@ -4,13 +4,9 @@ import contextlib
 import socket
 import sys
 import time
-import uuid
 
 import pytest
-from sqlalchemy import text
 
-from pytest_flask_pgdb.databases import cluster
-from pytest_flask_pgdb.databases.connections import admin_connection
 from pytest_flask_pgdb.databases.server import CONNECTIONS_PER_WORKER
 from pytest_flask_pgdb.settings import (
     CLEANUP_SETTING,
@@ -18,7 +14,7 @@ from pytest_flask_pgdb.settings import (
     SERVER_SETTING,
     TEST_DATABASE_URL,
 )
-from tests.reliability.harness import APP_PASSWORD, APP_USER, NO_CREATEDB_USER
+from tests.reliability.harness import APP_PASSWORD, APP_USER, NO_CREATEDB_USER, server_with
 
 SECRET = "Hunter2-Secret"
 
@@ -217,16 +213,8 @@ def test_the_right_password_works(reliability):
 @pytest.fixture
 def small_server():
     """A server of its own with room for 8 connections."""
-    bindir, _ = cluster.find_binaries()
-    server = cluster.acquire(bindir, run=f"small-{uuid.uuid4().hex}")
-    try:
-        with admin_connection(server.url()) as connection:
-            connection.execute(text("ALTER SYSTEM SET max_connections = 8"))
-        cluster.stop(server)
-        cluster.start(server, bindir)
+    with server_with(max_connections=8) as server:
         yield server
-    finally:
-        cluster.release(server)
 
 
 def test_too_many_clients_for_the_worker_count_is_one_message(reliability, small_server):

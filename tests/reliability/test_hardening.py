@@ -2,15 +2,13 @@
 
 import signal
 import socket
-import uuid
 
 import pytest
 from sqlalchemy import text
 
-from pytest_flask_pgdb.databases import cluster
 from pytest_flask_pgdb.databases.connections import admin_connection
 from pytest_flask_pgdb.settings import SERVER_SETTING, TEST_DATABASE_URL
-from tests.reliability.harness import kill_group, wait_for
+from tests.reliability.harness import kill_group, server_with, wait_for
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
 
@@ -140,16 +138,8 @@ def test_a_test_that_changes_its_connections_role_is_named_and_the_next_runs_as_
 @pytest.fixture
 def two_phase_server():
     """A server of its own that allows prepared transactions (off by default)."""
-    bindir, _ = cluster.find_binaries()
-    server = cluster.acquire(bindir, run=f"twophase-{uuid.uuid4().hex}")
-    try:
-        with admin_connection(server.url()) as connection:
-            connection.execute(text("ALTER SYSTEM SET max_prepared_transactions = 4"))
-        cluster.stop(server)
-        cluster.start(server, bindir)
+    with server_with(max_prepared_transactions=4) as server:
         yield server
-    finally:
-        cluster.release(server)
 
 
 def test_a_prepared_transaction_left_by_a_test_is_rolled_back_and_named(
