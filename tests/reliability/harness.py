@@ -157,14 +157,14 @@ class Reliability:
     def fingerprint(self) -> dict[str, object]:
         """Every non-test database: its oid, tables, row counts and a checksum of rows."""
         return {
-            name: (oid, _tables_checksum(self.url(name)))
+            name: (oid, tables_checksum(self.url(name)))
             for name, oid in database_oids(self.url()).items()
             if not is_test_database_name(name)
         }
 
     def fingerprint_of(self, name: str) -> object:
         """One database: its oid (a drop and re-create changes it), tables and row checksums."""
-        return database_oids(self.url()).get(name), _tables_checksum(self.url(name))
+        return database_oids(self.url()).get(name), tables_checksum(self.url(name))
 
     def execute(self, database: str, *statements: str) -> None:
         with admin_connection(self.url(database)) as connection:
@@ -227,7 +227,7 @@ def remove_caches(url: URL) -> None:
             connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
-def _tables_checksum(url: URL) -> dict[str, tuple[int, str]]:
+def tables_checksum(url: URL) -> dict[str, tuple[int, str]]:
     with admin_connection(url) as connection:
         tables = connection.scalars(
             text(

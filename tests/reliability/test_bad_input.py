@@ -16,6 +16,10 @@ from pytest_flask_pgdb.settings import (
 )
 from tests.reliability.harness import APP_PASSWORD, APP_USER, NO_CREATEDB_USER, server_with
 
+# Bad input touches no data either, and leaves nothing (not even a kept database that
+# would stand in the next test's way).
+pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
+
 SECRET = "Hunter2-Secret"
 
 # (id, config.yaml text or None, environment, what the message must say)

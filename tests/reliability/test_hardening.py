@@ -1,14 +1,26 @@
 """What a run must never do to a server, whatever tests and administrators do (issue 22)."""
 
+import re
 import signal
 import socket
+import time
+import uuid
 
 import pytest
 from sqlalchemy import text
 
+from pytest_flask_pgdb.databases import cluster
 from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.databases.guard import is_test_database_name
 from pytest_flask_pgdb.settings import SERVER_SETTING, TEST_DATABASE_URL
-from tests.reliability.harness import kill_group, server_with, wait_for
+from tests.reliability.harness import (
+    database_oids,
+    databases_on,
+    kill_group,
+    server_with,
+    tables_checksum,
+    wait_for,
+)
 
 pytestmark = pytest.mark.usefixtures("developer_data_is_untouched")
 
@@ -162,3 +174,93 @@ def test_a_prepared_transaction_left_by_a_test_is_rolled_back_and_named(
         assert connection.scalar(text("SELECT count(*) FROM pg_prepared_xacts")) == 0
     again = reliability.run_sample("-n", "2", **on_it)
     assert again.returncode == 0, again.output
+
+
+@pytest.fixture
+def restarted_server():
+    """A server of its own that the test restarts, with a developer's database on it."""
+    with server_with() as server:
+        with admin_connection(server.url()) as connection:
+            connection.execute(text("CREATE DATABASE claude_headspace"))
+        with admin_connection(server.url("claude_headspace")) as connection:
+            connection.execute(text("CREATE TABLE notes AS SELECT 'keep me' AS note"))
+        yield server
+
+
+def on_server(server) -> dict[str, str]:
+    return {"DATABASE_HOST": str(server.socket_dir), "DATABASE_PORT": str(server.port)}
+
+
+def developer_data(server) -> object:
+    """Every database not of the tests (by oid), and the developer's rows."""
+    others = {k: v for k, v in database_oids(server.url()).items() if not is_test_database_name(k)}
+    return others, tables_checksum(server.url("claude_headspace"))
+
+
+def first_client_of(server) -> None:
+    """Wait until a client (the run) has a session on the server."""
+    others = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 60
+    with admin_connection(server.url()) as connection:
+        while not connection.scalar(others):
+            assert time.monotonic() < deadline, "the run never connected"
+            time.sleep(0.005)  # as soon as it can be seen: the setup takes ~0.2 s
+
+
+@pytest.mark.parametrize("after", [0.0, 0.05, 0.1, 0.2])
+def test_a_server_restart_during_setup_is_one_line_with_its_cause(
+    reliability, restarted_server, after
+):
+    """Scenario 7: ``pg_ctl restart -m fast`` while two workers set up (``after`` seconds
+    after the run's first session: the namespace, the claim, the template, the clone).
+    Before: 280 lines, 274 INTERNALERROR, and 'fix the user/password'. The run may also
+    finish green (the restart fell between its sessions); it never blames the settings."""
+    bindir, _ = cluster.find_binaries()
+    before = developer_data(restarted_server)
+    run = reliability.start_sample("-n", "2", **on_server(restarted_server))
+    first_client_of(restarted_server)
+    time.sleep(after)
+    cluster.restart(restarted_server, bindir)
+    output, _ = run.communicate(timeout=120)
+    # One fault, seen by each worker it reached (a late restart reaches their tests).
+    reached = len(set(re.findall(r"\[gw\d\]", output))) or 1
+    assert len(output.splitlines()) <= 20 * reached, output
+    for never in ("INTERNALERROR", "Traceback", "user/password", "CREATEDB"):
+        assert never not in output, output
+    if run.returncode != 0:
+        assert "went away during" in output or "no PostgreSQL server answers" in output, output
+    again = reliability.run_sample("-n", "2", **on_server(restarted_server))
+    assert again.returncode == 0, again.output
+    assert databases_on(restarted_server.url()) == []
+    assert developer_data(restarted_server) == before
+
+
+def test_a_server_restart_during_a_test_says_so_not_that_the_claim_was_lost(
+    reliability, restarted_server
+):
+    """Scenario 7, in a test. Before: 'this run lost its claim'; the docs promise that the
+    server went away."""
+    bindir, _ = cluster.find_binaries()
+    marker, resume = reliability.marker(), reliability.workdir / f"resume-{uuid.uuid4().hex}"
+    run = reliability.start_sample(
+        "-p",
+        "no:randomly",
+        SAMPLE_PAUSE="test",
+        SAMPLE_MARKER=str(marker),
+        SAMPLE_RESUME=str(resume),
+        **on_server(restarted_server),
+    )
+    wait_for(marker)
+    cluster.restart(restarted_server, bindir)
+    resume.touch()
+    output, _ = run.communicate(timeout=120)
+    assert run.returncode != 0
+    assert "the PostgreSQL server restarted during" in output, output[-3000:]
+    assert "lost its claim" not in output
+    assert len(output.splitlines()) <= 20, output
+    again = reliability.run_sample(**on_server(restarted_server))
+    assert again.returncode == 0, again.output
+    assert databases_on(restarted_server.url()) == []

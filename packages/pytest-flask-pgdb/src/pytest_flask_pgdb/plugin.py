@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -46,6 +46,7 @@ from pytest_flask_pgdb.settings import (
     TestSettings,
     read_settings,
 )
+from pytest_flask_pgdb.tracebacks import short_repr_if_server_gone
 from pytest_flask_pgdb.workers import (
     DEFAULT_TESTS_PER_WORKER,
     auto_workers,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
     from sqlalchemy import MetaData
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import scoped_session
 
     from pytest_flask_pgdb.databases.lifecycle import TestDatabase
@@ -336,13 +338,29 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Set up the server and database now if any collected test needs them; then freeze
-    what collection's imports made (``freeze.py``)."""
+    what collection's imports made (``freeze.py``).
+
+    First among the hooks: an xdist worker whose setup failed ends here, before xdist's
+    own hook tells the controller its collection (``_end_worker_that_failed``).
+    """
     try:
         _set_up_what_tests_need(session)
     finally:
         freeze_imports(session.config.stash[_freeze_key])
+    _end_worker_that_failed(session)
+
+
+def _end_worker_that_failed(session: pytest.Session) -> None:
+    """A worker without its databases stops before the controller may send it tests: a
+    worker that ends after that makes the controller fail sending (an INTERNALERROR).
+    The controller reports its reason once (``Interrupted: …``)."""
+    run = session.config.stash[_run_key]
+    if hasattr(session.config, "workerinput") and run.failure is not None and run.attempted:
+        session.shouldstop = f"{SETUP_FAILED}: {run.failure}"
+        pytest.exit(session.shouldstop, returncode=pytest.ExitCode.TESTS_FAILED)
 
 
 def runs_no_tests(config: pytest.Config) -> bool:
@@ -374,19 +392,26 @@ def _set_up_what_tests_need(session: pytest.Session) -> None:
         pass  # reported once by pytest_runtestloop
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.excinfo is not None and report.failed:
+        short = short_repr_if_server_gone(call.excinfo)
+        if short is not None:
+            report.longrepr = short
+    return report
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> bool | None:
     """A failed setup stops the run before any test: one line, not pinned on a test.
-
-    Under xdist the worker ends without running tests and the controller reports the
-    first worker's reason once (``Interrupted: …``).
-    """
+    (An xdist worker whose setup failed ended at collection.)"""
     run = session.config.stash[_run_key]
     if run.failure is None or not run.attempted:
         return None
     session.shouldstop = f"{SETUP_FAILED}: {run.failure}"
-    if hasattr(session.config, "workerinput"):
-        return True
     raise session.Interrupted(session.shouldstop)
 
 
@@ -556,22 +581,34 @@ def pgdb_app(
 
 @pytest.fixture(scope="session")
 def pgdb_cleaner(
-    pgdb_settings: TestSettings, pgdb_database: TestDatabase, pgdb_metadata: MetaData
+    request: pytest.FixtureRequest,
+    pgdb_settings: TestSettings,
+    pgdb_database: TestDatabase,
+    pgdb_metadata: MetaData,
 ) -> Iterator[DatabaseCleaner]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from pytest_flask_pgdb.databases.connections import admin_engine
     from pytest_flask_pgdb.databases.lifecycle import APPLICATION_NAME
     from pytest_flask_pgdb.reset.cleanup import DatabaseCleaner
 
     engine = admin_engine(pgdb_database.url, APPLICATION_NAME)
-    cleaner = DatabaseCleaner(
-        engine.connect(),
-        pgdb_metadata,
-        pgdb_settings.cleanup,
-        run=pgdb_database.run,
-        claim_pid=pgdb_database.claim_pid,
-    )
-    if pgdb_database.reused:
-        cleaner.clean()  # a kept database's schema was checked; its rows are made sure of
+    try:
+        cleaner = DatabaseCleaner(
+            engine.connect(),
+            pgdb_metadata,
+            pgdb_settings.cleanup,
+            run=pgdb_database.run,
+            claim_pid=pgdb_database.claim_pid,
+        )
+        if pgdb_database.reused:
+            cleaner.clean()  # a kept database's schema was checked; its rows are made sure of
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        _stop_run(
+            request,
+            _database_failure(request, exc, f"the cleaner's connection to {pgdb_database.name!r}"),
+        )
     try:
         yield cleaner
     finally:
@@ -643,23 +680,36 @@ def pgdb_clean(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from pytest_flask_pgdb.databases import session_defaults
-    from pytest_flask_pgdb.databases.connections import describe_error
-
     yield
     try:
         outcome = pgdb_reset(
             changes_schema=request.node.get_closest_marker("changes_schema") is not None
         )
     except SQLAlchemyError as exc:  # the database's state is unknown: no test may follow
-        cause = session_defaults.as_cause(request.config.stash[_run_key].settings_in_force())
         _stop_after(
-            request, f"the reset after {request.node.nodeid} failed: {describe_error(exc)}.{cause}"
+            request, _database_failure(request, exc, f"the reset after {request.node.nodeid}")
         )
     if outcome.stop:
         _stop_after(request, outcome.stop)
     for what in outcome.left:
         warnings.warn(ResourceLeakWarning(f"{request.node.nodeid} left {what}"), stacklevel=1)
+
+
+def _database_failure(request: pytest.FixtureRequest, exc: SQLAlchemyError, during: str) -> str:
+    """One line for a database error ``during`` something: a server that went away as
+    such, anything else with the connection settings that may have caused it."""
+    from pytest_flask_pgdb.databases import session_defaults
+    from pytest_flask_pgdb.databases.connections import (
+        describe_error,
+        is_server_gone,
+        server_gone_message,
+    )
+
+    run = request.config.stash[_run_key]
+    if is_server_gone(exc):
+        return server_gone_message(run.server().describe(), during, exc)
+    cause = session_defaults.as_cause(run.settings_in_force())
+    return f"{during} failed: {describe_error(exc)}.{cause}"
 
 
 def _stop_after(request: pytest.FixtureRequest, message: str) -> NoReturn:

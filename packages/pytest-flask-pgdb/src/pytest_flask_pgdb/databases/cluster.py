@@ -309,6 +309,28 @@ def start(cluster: PrivateCluster, bindir: Path) -> None:
     )
 
 
+def restart(cluster: PrivateCluster, bindir: Path) -> None:
+    """Restart the server as an administrator does (``pg_ctl restart -m fast``): sessions
+    are ended, the server is back when this returns."""
+    _run_as(
+        _server_user(),
+        [
+            bindir / "pg_ctl",
+            "-D",
+            cluster.data,
+            "-l",
+            cluster.directory / "postgres.log",
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            str(START_TIMEOUT_SECONDS),
+            "restart",
+        ],
+        cluster.directory,
+    )
+
+
 def stop(cluster: PrivateCluster) -> None:
     """Stop the server at once (like a crash); files and registrations stay."""
     pid = cluster.postmaster_pid()

@@ -3,7 +3,8 @@
 One primitive serves ``flask create-db`` (``cli.py``) and the test machinery (server
 checks, creating and dropping test databases, the cleaner): an engine without a pool,
 in autocommit, with a bounded connect. Also the one-line, password-free description of
-a database error that every user-facing message uses.
+a database error that every user-facing message uses, and what tells a server that
+went away (shut down, restarted, refuses connections) from any other error.
 """
 
 from __future__ import annotations
@@ -77,3 +78,39 @@ def describe_error(exc: BaseException) -> str:
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
     message = lines[0] if lines else type(original).__name__
     return f"{type(original).__name__}: {message}"
+
+
+# SQLSTATEs of a server ending or refusing sessions: admin_shutdown (a shutdown, or
+# pg_terminate_backend), crash_shutdown, cannot_connect_now (starting up, shutting down).
+SERVER_GONE_CODES = frozenset({"57P01", "57P02", "57P03"})
+# libpq's words when there is no server to give a SQLSTATE.
+SERVER_GONE_PHRASES = (
+    "server closed the connection unexpectedly",
+    "could not receive data from server",
+    "could not send data to server",
+    "SSL connection has been closed unexpectedly",
+    "connection already closed",
+    "terminating connection due to administrator command",
+    "Connection refused",
+    "No such file or directory",
+    "the database system is",
+)
+
+
+def is_server_gone(exc: BaseException) -> bool:
+    """Did ``exc`` come from the server going away rather than from what we sent?"""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    original = getattr(exc, "orig", None) or exc
+    if getattr(original, "pgcode", None) in SERVER_GONE_CODES:
+        return True
+    return any(phrase in str(original) for phrase in SERVER_GONE_PHRASES)
+
+
+def server_gone_message(where: str, during: str, exc: BaseException) -> str:
+    """One line for a server that went away ``during`` something: the cause, what to do."""
+    return (
+        f"the PostgreSQL server at {where} went away during {during} ({describe_error(exc)}): "
+        "it shut down, restarted or ended our connections. Start it (or wait for the "
+        "restart) and run again: the next run removes what this one left."
+    )

@@ -25,13 +25,20 @@ import functools
 import os
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from pytest_flask_pgdb.databases import namespaces, session_defaults, templates
-from pytest_flask_pgdb.databases.connections import admin_connection, admin_engine, describe_error
+from pytest_flask_pgdb.databases.connections import (
+    admin_connection,
+    admin_engine,
+    describe_error,
+    is_server_gone,
+    server_gone_message,
+)
 from pytest_flask_pgdb.databases.guard import (
     KEPT,
     MARK_LIKE,
@@ -68,10 +75,13 @@ _SESSIONS_ON = text(
     "SELECT count(*) FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
 )
 # Connection slots open to this user: superusers may also use the reserved ones.
+# The connections this role may open; and when the server started (a later start time
+# tells a restart from anything else that ended our sessions).
 _CONNECTION_LIMIT = text(
     "SELECT current_setting('max_connections')::int - CASE WHEN rolsuper THEN 0 "
-    "ELSE current_setting('superuser_reserved_connections')::int END "
-    "FROM pg_roles WHERE rolname = current_user"
+    "ELSE current_setting('superuser_reserved_connections')::int END, "
+    "pg_postmaster_start_time() "
+    "FROM pg_roles RIGHT JOIN (SELECT) AS one ON rolname = current_user"
 )
 # Connections in use on the server, by database; and how many processes of this run
 # have started (each holds a namespace session: namespaces.py).
@@ -163,6 +173,7 @@ class TestDatabase:
         self.left_by_sweep: list[str] = []  # what the sweep could not drop, one line each
         self.settings_in_force: list[str] = []  # session_defaults.py: named in the closing line
         self.ended_at_drop: list[str] = []  # sessions that held a lock on it (see _drop_database)
+        self.server_started: datetime | None = None  # pg_postmaster_start_time() at the claim
 
     @functools.cached_property
     def _role(self) -> str:
@@ -254,8 +265,17 @@ class TestDatabase:
         try:
             yield
         except SQLAlchemyError as exc:
-            in_force = self._settings_in_force()
+            try:
+                in_force = [] if is_server_gone(exc) else self._settings_in_force()
+            except SQLAlchemyError as later:  # the server went away meanwhile
+                exc, in_force = later, []
             self.teardown()
+            if is_server_gone(exc):  # nothing else to blame
+                raise TestDatabaseError(
+                    server_gone_message(
+                        self.server.describe(), f"the setup of test database {self.name!r}", exc
+                    )
+                ) from None
             if is_too_many_clients(exc):
                 raise TestDatabaseError(
                     too_many_clients_message(self.server.describe(), self.workers)
@@ -283,10 +303,13 @@ class TestDatabase:
         defaults (``session_defaults.py``); what the server says, if it still answers."""
         found = session_defaults.from_environment(os.environ)
         if self._admin is not None:
-            with contextlib.suppress(SQLAlchemyError):
+            try:
                 found += session_defaults.from_server(
                     self._admin, [MAINTENANCE_DATABASE, self.name]
                 )
+            except SQLAlchemyError as exc:
+                if is_server_gone(exc):
+                    raise  # the claim's session is gone: that is the news, not the settings
         return found
 
     def _claim_name(self, *, sweep: bool) -> None:
@@ -358,6 +381,8 @@ class TestDatabase:
                 require_own_connection(connection, self.run, "build a schema in")
                 metadata.create_all(connection)
         except SQLAlchemyError as exc:
+            if is_server_gone(exc):
+                raise  # not the metadata's fault: _setting_up says what happened
             raise TestDatabaseError(
                 f"could not build the schema of test database {self.name!r} from the "
                 f"pgdb_metadata fixture: {describe_error(exc)}"
@@ -388,8 +413,13 @@ class TestDatabase:
                     self._drop_mine(mine, claimed=True)
                 except SQLAlchemyError:
                     self._close_admin()
-                    self._admin = self._admin_engine.connect()
-                    self._drop_mine(mine, claimed=False)
+                    try:
+                        self._admin = self._admin_engine.connect()
+                        self._drop_mine(mine, claimed=False)
+                    except SQLAlchemyError as exc:
+                        if not is_server_gone(exc):
+                            raise
+                        # No server to drop them on: the next run's sweep does.
         finally:
             self._close_admin()
             self._admin_engine.dispose()
@@ -447,9 +477,8 @@ class TestDatabase:
         """Fail up front when the server cannot hold every worker's connections, counting
         what other clients (other test runs among them) hold already."""
         assert self._admin is not None
-        limit = self._admin.scalar(_CONNECTION_LIMIT)
-        if limit is None:
-            return
+        row = self._admin.execute(_CONNECTION_LIMIT).one()
+        limit, self.server_started = int(row[0]), row[1]
         workers = max(self.workers, 1)
         in_use = self._admin.execute(_IN_USE, {"mine": namespaces.application_name(self.run)})
         by_database = [(str(row[0]), int(row[1]), int(row[2])) for row in in_use]

@@ -26,6 +26,10 @@ def try_lock(connection: Connection, name: str, *, shared: bool = False) -> bool
 
 
 def unlock(connection: Connection, name: str, *, shared: bool = False) -> None:
+    """Release the claim; on a session the server ended there is none to release (and
+    the error that ended it is the one to report, not a second one from here)."""
+    if connection.invalidated:
+        return
     function = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
     connection.execute(
         text(f"SELECT {function}(:ns, hashtext(:name))"),

@@ -28,12 +28,18 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from pytest_flask_pgdb.databases import session_defaults
-from pytest_flask_pgdb.databases.connections import admin_engine, describe_error
+from pytest_flask_pgdb.databases.connections import (
+    admin_engine,
+    describe_error,
+    is_server_gone,
+    server_gone_message,
+)
 from pytest_flask_pgdb.databases.locks import LOCK_NAMESPACE, try_lock, unlock
 from pytest_flask_pgdb.errors import TestDatabaseError
 
 AUTOMATIC = ("", *(f"n{number}" for number in range(2, 33)))
 APPLICATION_PREFIX = "pytest_flask_pgdb run "
+CHOICE = "the choice of this run's test database names"
 _HOLDERS = text(
     "SELECT slot.name, a.application_name "
     "FROM unnest(CAST(:slots AS text[])) AS slot(name) "
@@ -86,6 +92,8 @@ def take(
     try:
         connection = admin_engine(maintenance_url, application_name(run)).connect()
     except SQLAlchemyError as exc:
+        if is_server_gone(exc):
+            raise TestDatabaseError(server_gone_message(where, CHOICE, exc)) from None
         raise TestDatabaseError(
             f"could not connect to {where} to choose this run's test database names: "
             f"{describe_error(exc)}.{_cause()}"
@@ -99,6 +107,8 @@ def take(
             unlock(connection, f"namespace-pick:{project}:{base}")
     except SQLAlchemyError as exc:
         connection.close()
+        if is_server_gone(exc):
+            raise TestDatabaseError(server_gone_message(where, CHOICE, exc)) from None
         raise TestDatabaseError(
             f"could not choose this run's test database names on {where}: "
             f"{describe_error(exc)}.{_cause()}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,21 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from pytest_flask_pgdb.databases import cluster, session_defaults
-from pytest_flask_pgdb.databases.connections import admin_connection, describe_error
+from pytest_flask_pgdb.databases.connections import (
+    admin_connection,
+    describe_error,
+    is_server_gone,
+)
 from pytest_flask_pgdb.errors import ServerUnavailableError
 from pytest_flask_pgdb.settings import SERVER_SETTING, TEST_DATABASE_URL, TestSettings
 from pytest_flask_pgdb.urls import address_of, mask_url
 
 PROBE_TIMEOUT_SECONDS = 3
+# A server that says it is starting up (or in recovery, e.g. after a restart) is waited
+# for this long, as pg_isready users would: a restart takes a moment.
+STARTING_UP_WAIT_SECONDS = 10
+CANNOT_CONNECT_NOW = "57P03"
+NOT_ACCEPTING_NOW = "the database system is"  # … starting up / shutting down / in recovery
 MAINTENANCE_DATABASE = "postgres"
 TOO_MANY_CLIENTS = ("too many clients", "remaining connection slots are reserved")
 
@@ -149,17 +159,32 @@ def _probe(base: URL, workers: int) -> tuple[bool, str | None, bool]:
     reachable, reason = _reachable(base)
     if not reachable:
         return False, reason, False
-    try:
-        with admin_connection(base.set(database=MAINTENANCE_DATABASE)) as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        if is_too_many_clients(exc):
-            raise ServerUnavailableError(
-                too_many_clients_message(address_of(base), workers)
-            ) from None
-        logged_in = getattr(getattr(exc, "orig", None), "pgcode", None) is not None
-        return True, describe_error(exc), logged_in
-    return True, None, False
+    deadline = time.monotonic() + STARTING_UP_WAIT_SECONDS
+    while True:
+        try:
+            with admin_connection(base.set(database=MAINTENANCE_DATABASE)) as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            if is_too_many_clients(exc):
+                raise ServerUnavailableError(
+                    too_many_clients_message(address_of(base), workers)
+                ) from None
+            code = getattr(getattr(exc, "orig", None), "pgcode", None)
+            # libpq gives no SQLSTATE for a refused login: the words say it.
+            not_now = code == CANNOT_CONNECT_NOW or NOT_ACCEPTING_NOW in str(exc)
+            if not_now and time.monotonic() < deadline:
+                time.sleep(0.1)  # no event says the server is ready: ask again
+                continue
+            if not_now:
+                raise ServerUnavailableError(
+                    f"the PostgreSQL server at {address_of(base)} did not accept connections "
+                    f"for {STARTING_UP_WAIT_SECONDS} s ({describe_error(exc)}): it is starting "
+                    "up, shutting down or recovering. Wait for it and run again."
+                ) from None
+            if code is None and is_server_gone(exc):  # gone since it answered (a restart)
+                return False, describe_error(exc), False
+            return True, describe_error(exc), code is not None
+        return True, None, False
 
 
 def _reachable(base: URL) -> tuple[bool, str]:

@@ -176,7 +176,8 @@ def _build(
         admin.execute(text(f"ALTER DATABASE {quote(staging)} ALLOW_CONNECTIONS false"))
         admin.execute(text(f"ALTER DATABASE {quote(staging)} RENAME TO {quote(name)}"))
     except BaseException:
-        admin.execute(text(f"DROP DATABASE IF EXISTS {quote(staging)} WITH (FORCE)"))
+        if not admin.invalidated:  # else the server went away: the next sweep drops it
+            admin.execute(text(f"DROP DATABASE IF EXISTS {quote(staging)} WITH (FORCE)"))
         raise
     finally:
         unlock(admin, staging)

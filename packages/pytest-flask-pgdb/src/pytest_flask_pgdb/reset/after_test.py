@@ -114,10 +114,13 @@ def _clean(
         problem = describe_error(exc)
     try:
         with admin_connection(database.server.maintenance_url) as connection:
-            connection.scalar(text("SELECT 1"))
+            started = connection.scalar(text("SELECT pg_postmaster_start_time()"))
     except SQLAlchemyError:
+        started = None
+    if started is None or started != database.server_started:  # down, or restarted
+        how = "went away" if started is None else "restarted"
         outcome.stop = (
-            f"the PostgreSQL server went away during {nodeid} ({problem}); stopping the "
+            f"the PostgreSQL server {how} during {nodeid} ({problem}); stopping the "
             "run. Start the server and run again: the next run removes what this one left."
         )
         return None
