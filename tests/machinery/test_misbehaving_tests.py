@@ -49,7 +49,7 @@ def assert_as_built(built):
 
 RACED_PING = re.compile(
     r"1 database session\(s\) in a transaction \(terminated\): pid \d+ "
-    r"\(idle in transaction, last query: 'SELECT 1'\)"
+    r"\(idle in transaction, last query: '(BEGIN|SELECT 1)'\)"  # the ping's two statements
 )
 
 

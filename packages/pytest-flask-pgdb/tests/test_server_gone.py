@@ -23,7 +23,7 @@ def error(message: str, pgcode: str | None = None, *, kind=OperationalError, inv
     "exc",
     [
         error("server closed the connection unexpectedly"),
-        error('connection to server on socket "/x/.s.PGSQL.5432" failed: No such file or dir'),
+        error('connection to server on socket "/s" failed: No such file or directory'),
         error('connection to server at "127.0.0.1", port 5432 failed: Connection refused'),
         error("FATAL:  the database system is shutting down"),
         error("FATAL:  the database system is starting up"),

@@ -9,12 +9,13 @@ went away (shut down, restarted, refuses connections) from any other error.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
 CONNECT_TIMEOUT_SECONDS = 5
@@ -28,6 +29,12 @@ ADMIN_TIMEOUTS_OFF = (
     "('idle_session_timeout', 'idle_in_transaction_session_timeout', "
     "'statement_timeout', 'lock_timeout')"
 )
+# The same at login, where the settings exist in every supported version: a statement
+# timeout set as a role default (a test's ALTER ROLE … SET statement_timeout = '1ms')
+# would cancel even the statement above. Appended to PGOPTIONS, which stays in force.
+ADMIN_LOGIN_OPTIONS = (
+    "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0"
+)
 
 
 def admin_engine(url: URL | str, application_name: str = ADMIN_APPLICATION_NAME) -> Engine:
@@ -36,13 +43,16 @@ def admin_engine(url: URL | str, application_name: str = ADMIN_APPLICATION_NAME)
     Every connection switches off the server-side session timeouts (see above) and
     uses TCP keepalives, so a connection held for hours stays ours.
     """
+    url = make_url(url)
+    options = str(url.query.get("options") or os.environ.get("PGOPTIONS", ""))
     engine = create_engine(
-        url,
+        url.difference_update_query(["options"]),
         poolclass=NullPool,
         isolation_level="AUTOCOMMIT",
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
             "application_name": application_name,
+            "options": f"{options} {ADMIN_LOGIN_OPTIONS}".strip(),
             "keepalives": 1,
             "keepalives_idle": 30,
             "keepalives_interval": 10,

@@ -90,6 +90,11 @@ _IN_USE = text(
     "count(*) FILTER (WHERE application_name = :mine) "
     "FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1 ORDER BY 2 DESC"
 )
+# What must be undone before DROP DATABASE: a template flag, prepared transactions.
+_DROP_FACTS = text(
+    "SELECT datistemplate, ARRAY(SELECT gid FROM pg_prepared_xacts WHERE database = :name) "
+    "FROM pg_database WHERE datname = :name"
+)
 DROP_LOCK_TIMEOUT = "5s"
 LOCK_NOT_AVAILABLE = "55P03"
 # Sessions (other than ours) in the way of dropping a database: holding a lock on it, or
@@ -682,16 +687,29 @@ def _of_project(name: str, mark: Mark | None, project: str) -> bool:
 
 
 def _drop_database(connection: Connection, name: str) -> list[str]:
-    """DROP a test-named database whose mark the caller has checked; returns the sessions
-    it had to end because they held a lock on the database (one line each)."""
+    """DROP a test-named database whose mark the caller has checked; returns what it had
+    to undo first (prepared transactions in it rolled back, sessions holding a lock on
+    it ended), one line each."""
     require_test_name(name, "drop")
     quoted = connection.dialect.identifier_preparer.quote(name)
+    facts = connection.execute(_DROP_FACTS, {"name": name}).first()
+    if facts is None:
+        return []
+    template, prepared = bool(facts[0]), list(facts[1])
     # A test may have made its database a template (ALTER DATABASE … IS_TEMPLATE true),
     # which DROP refuses; ours never are (templates.py clones any database we own).
-    if connection.scalar(
-        text("SELECT datistemplate FROM pg_database WHERE datname = :name"), {"name": name}
-    ):
+    if template:
         connection.execute(text(f"ALTER DATABASE {quoted} IS_TEMPLATE false"))
+    # A prepared transaction in it (a run killed before the reset after the test that
+    # left it) makes DROP fail; only a session on that database may roll it back.
+    rolled_back = []
+    if prepared:
+        with admin_connection(connection.engine.url.set(database=name)) as inside:
+            for gid in prepared:
+                inside.exec_driver_sql("ROLLBACK PREPARED %s", (gid,))
+                rolled_back.append(
+                    f"prepared transaction {gid!r} in test database {name!r}: rolled back"
+                )
     # FORCE (PostgreSQL 13+) terminates sessions a test may have leaked in the database.
     # A session elsewhere holding a lock on it (a test's ALTER DATABASE left uncommitted
     # on the maintenance database) would make DROP wait forever: the wait is bounded,
@@ -701,7 +719,7 @@ def _drop_database(connection: Connection, name: str) -> list[str]:
     try:
         try:
             connection.execute(drop)
-            return []
+            return rolled_back
         except OperationalError as exc:
             if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
                 raise
@@ -711,7 +729,7 @@ def _drop_database(connection: Connection, name: str) -> list[str]:
             for pid, application, state, query in connection.execute(_LOCK_HOLDERS, {"name": name})
         ]
         connection.execute(drop)
-        return ended
+        return rolled_back + ended
     finally:
         connection.execute(text("SET lock_timeout = 0"))  # the claim session waits as before
 

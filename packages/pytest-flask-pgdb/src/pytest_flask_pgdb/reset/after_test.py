@@ -84,6 +84,7 @@ def reset_after_test(
                 "the database changed beyond its rows (rebuilt): "
                 + "; ".join(report.schema_changes)
             )
+    outcome.left.extend(report.outside)
     if report.opened:
         outcome.left.append(
             f"{len(report.opened)} database connection(s) open (pids "

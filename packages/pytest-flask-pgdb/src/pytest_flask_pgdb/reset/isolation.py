@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from pytest_flask_pgdb.databases.guard import TEST_NAME, is_test_database_name
+
 FIRST_USER_OID = 16384  # PostgreSQL's FirstNormalObjectId: objects made after initdb
 
 
@@ -38,6 +40,14 @@ _SETTINGS_CHECK = (
     "WHERE setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())))"
 )
 
+# The server's databases and roles: a test that creates one leaves it behind. Test
+# databases are left out: other runs (and workers) create and drop them all the time.
+_SERVER_CHECK = (
+    "(SELECT count(*) || ':' || coalesce(max(oid::text::bigint), 0) FROM pg_database "
+    f"WHERE datname !~ '{TEST_NAME.pattern}'), "
+    "(SELECT count(*) || ':' || max(oid::text::bigint) FROM pg_roles)"
+)
+
 # The database's own row (owner, template flag, connection limit: its xmin).
 _DATABASE_ROW_CHECK = "(SELECT xmin::text FROM pg_database WHERE datname = current_database())"
 # ... and its comment, which holds the run's mark (pg_shdescription: no pg_database row
@@ -48,7 +58,7 @@ _DATABASE_CHECK = (
 )
 
 
-def _catalog_check(database_check: str) -> str:
+def _catalog_check(database_check: str, *server_checks: str) -> str:
     return (
         "concat_ws(',', "
         + ", ".join(
@@ -72,15 +82,16 @@ def _catalog_check(database_check: str) -> str:
                     ("pg_description", "objoid"),
                 )
             ]
-            + [_SETTINGS_CHECK, database_check]
+            + [_SETTINGS_CHECK, *server_checks, database_check]
         )
         + ")"
     )
 
 
 # An SQL expression (text); the cleaner embeds it in its plpgsql function.
-CATALOG_CHECK = _catalog_check(_DATABASE_CHECK)
-# The same but the mark: what a kept database records of itself in its (new) mark.
+CATALOG_CHECK = _catalog_check(_DATABASE_CHECK, _SERVER_CHECK)
+# The same but the mark and the server (whose databases come and go between runs): what
+# a kept database records of itself in its (new) mark.
 KEPT_CHECK = _catalog_check(_DATABASE_ROW_CHECK)
 
 # Where we may (a superuser), an event trigger counts DDL statements instead: reading
@@ -108,6 +119,7 @@ COUNTED_CHECK = (
     f"pg_sequence_last_value('{DDL_COUNTER_SCHEMA}.ddl_statements'::regclass), "
     "(SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM pg_event_trigger), "
     f"{_SETTINGS_CHECK}, "
+    f"{_SERVER_CHECK}, "
     f"{_DATABASE_CHECK})"
 )
 
@@ -190,16 +202,33 @@ WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_datab
    OR (s.setdatabase = 0 AND s.setrole = (SELECT oid FROM pg_roles WHERE rolname = current_user))
 UNION ALL
 SELECT 'database', current_database(),
-       format('connections allowed %s, limit %s, template %s, comment %s',
-              datallowconn, datconnlimit, datistemplate, shobj_description(oid, 'pg_database'))
+       format('owner %s, connections allowed %s, limit %s, template %s, comment %s',
+              datdba::regrole, datallowconn, datconnlimit, datistemplate,
+              shobj_description(oid, 'pg_database'))
 FROM pg_database WHERE datname = current_database()
+UNION ALL
+SELECT 'server-database', datname, '' FROM pg_database WHERE datname <> current_database()
+UNION ALL
+SELECT 'server-role', rolname, '' FROM pg_roles WHERE oid >= 16384
 """
 
 
+# The listing's keys of what is outside the database: the current role's settings in
+# every database (ALTER ROLE … SET), the server's databases and roles.
+OUTSIDE = ("setting role ", "server-database ", "server-role ")
+
+
 def take_listing(connection: Connection) -> dict[str, str]:
-    """``{"<kind> <name>": definition}`` for every user object of the database."""
+    """``{"<kind> <name>": definition}`` for every user object of the database, and what
+    is outside it (``OUTSIDE``). Databases with test names are left out: test runs (and
+    the tests of test machinery) make and drop them all the time, under the guard's
+    rules (``guard.py``)."""
     rows: Sequence[tuple[str, str, str | None]] = connection.execute(text(_LISTING)).all()
-    return {f"{kind} {name}": definition or "" for kind, name, definition in rows}
+    return {
+        f"{kind} {name}": definition or ""
+        for kind, name, definition in rows
+        if not (kind == "server-database" and is_test_database_name(name))
+    }
 
 
 _VERBS = {"trigger": ("added", "removed")}
