@@ -108,6 +108,33 @@ def test_a_session_busy_past_the_lock_timeout_is_ended_and_reported(pgdb_databas
         assert leftovers(fresh, db.metadata) == {}
 
 
+def test_the_cleaner_gives_up_on_a_held_lock_after_its_shipped_timeout(pgdb_database, pgdb_cleaner):
+    """The lock wait as shipped (not shortened, as the test above does): a session that
+    stays busy holding a table's lock is ended after it, and the cleanup completes. (The
+    administrative connection it runs on has every timeout off: without its own the
+    cleaner would wait as long as the session.) The run's own cleaner, as above."""
+    cleaner = pgdb_cleaner
+    assert cleaner.connection.scalar(text("SHOW lock_timeout")) == cleanup.LOCK_TIMEOUT
+    blocker, watcher = raw_connection(pgdb_database), raw_connection(pgdb_database)
+    blocker.cursor().execute("BEGIN; LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
+    busy = threading.Thread(target=_stay_busy, args=(blocker,), daemon=True)
+    busy.start()
+    wait_until_busy(watcher, blocker)
+    reports: list[CleanupReport] = []
+    cleaning = threading.Thread(target=lambda: reports.append(cleaner.clean()), daemon=True)
+    cleaning.start()
+    cleaning.join(60)  # a hang guard, not a timing: the shipped wait is seconds
+    assert not cleaning.is_alive(), "the cleaner waited on the lock without bound"
+    assert reports[0].leaked[-1].endswith(" busy session(s) blocking the cleanup")
+    blocker.close()
+    watcher.close()
+
+
+def _stay_busy(connection):
+    with contextlib.suppress(psycopg2.Error):  # ended by the cleaner
+        connection.cursor().execute("SELECT pg_sleep(60)")
+
+
 def test_a_connection_the_test_leaves_open_is_reported_once_by_pid(pgdb_database, cleaner):
     cleaner.clean()  # what is connected now is known
     left_open = raw_connection(pgdb_database)

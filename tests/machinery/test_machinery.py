@@ -20,6 +20,7 @@ from pytest_flask_pgdb.databases.lifecycle import (
     _CONNECTION_LIMIT,
     TestDatabase,
     drop_abandoned,
+    marked_databases,
     try_lock,
     unlock,
 )
@@ -148,6 +149,42 @@ def test_teardown_after_a_lost_claim_drops_only_if_it_can_claim_again(
     end_session(pgdb_server, database.claim_pid)
     database.teardown()  # nobody took it: claimed again, dropped
     assert existing(pgdb_server, database.name) == []
+
+
+def test_teardown_after_a_lost_claim_closes_the_connection_that_held_it(
+    pgdb_server, lifecycle, name_for
+):
+    """The recovery path connects again: the ended connection is closed first, not left
+    to the garbage collector (its socket and the client's state would linger)."""
+    database = lifecycle(name_for("closes"))
+    database.setup()
+    held = database._admin  # the claim's connection: what the server ends below
+    end_session(pgdb_server, database.claim_pid)
+    database.teardown()
+    assert held is not None
+    assert held.closed
+    assert existing(pgdb_server, database.name) == []
+
+
+def test_a_marked_database_is_abandoned_only_if_nobody_holds_it_nor_is_on_it(
+    pgdb_server, lifecycle, name_for
+):
+    # Of a project of their own: no other worker's sweep drops the crashed one meanwhile.
+    crashed, live, in_use = (
+        lifecycle(name_for(label), project="abandon_probe") for label in ("gone", "live", "used")
+    )
+    for database in (crashed, live, in_use):
+        database.setup()
+    end_session(pgdb_server, crashed.claim_pid)
+    with admin_connection(in_use.url):  # its run lost the claim but still uses it
+        end_session(pgdb_server, in_use.claim_pid)
+        with admin_connection(pgdb_server.maintenance_url) as connection:
+            abandoned = {
+                name: flag for name, _, flag in marked_databases(connection, "abandon_probe")
+            }
+    assert abandoned[crashed.name] is True
+    assert abandoned[live.name] is False
+    assert abandoned[in_use.name] is False
 
 
 def test_the_claim_connection_ignores_server_side_timeouts(pgdb_server, lifecycle, name_for):

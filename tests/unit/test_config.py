@@ -281,3 +281,25 @@ def test_nesting_is_refused_just_beyond_the_limit(tmp_path):
     path.write_text("server:\n  port: " + "[" * 31 + "1" + "]" * 31 + "\n")
     with pytest.raises(ConfigError, match="nested too deeply"):
         load_config(path, environ={})
+
+
+class _Recording(dict):
+    """An environment that records which variables were asked for."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def test_every_variable_the_app_reads_for_its_database_is_in_config_environment(tmp_path):
+    """CONFIG_ENVIRONMENT is what the unit tests and the reliability harness clear so
+    that a developer's shell cannot steer them: a variable read but not listed leaks."""
+    from claude_headspace.config import CONFIG_ENVIRONMENT, configured_database
+
+    environ = _Recording()
+    configured_database(environ, str(write(tmp_path, "{}\n")))
+    assert environ.asked == set(CONFIG_ENVIRONMENT)

@@ -5,7 +5,7 @@ from sqlalchemy.engine import make_url
 
 from pytest_flask_pgdb import AppDatabase, SettingsError
 from pytest_flask_pgdb.databases.names import NamePattern, url_for_test_database
-from pytest_flask_pgdb.settings import read_settings
+from pytest_flask_pgdb.settings import TEST_ENVIRONMENT, read_settings
 
 SECRET = "hunter2-S3cret"
 SUFFIX = "{base}_{label}_{worker}_test"
@@ -144,3 +144,38 @@ def test_a_namespace_is_lowercase_letters_and_digits(raw):
         read_settings({"DATABASE_URL": "postgresql://u@h/shop", "TEST_DATABASE_NAMESPACE": raw})
     with pytest.raises(SettingsError, match="--pgdb-namespace="):
         read_settings({"DATABASE_URL": "postgresql://u@h/shop"}, namespace_option=raw)
+
+
+class _Recording(dict):
+    """An environment that records which variables were asked for."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+
+def test_every_variable_the_settings_read_is_listed_as_the_plugins_own():
+    """TEST_ENVIRONMENT is what harnesses (and the unit tests) clear to run isolated from a
+    developer's shell: a variable read but not listed would leak into them."""
+    environ = _Recording(
+        {"DATABASE_URL": "postgresql://u@h/shop", "TEST_DATABASE_URL": "postgresql://u@h/x_test"}
+    )
+    read_settings(environ)
+    assert environ.asked - {"DATABASE_URL"} == set(TEST_ENVIRONMENT)
+
+
+def test_a_nul_in_the_binaries_directory_is_refused():
+    message = refused(
+        "TEST_DATABASE_PG_BINDIR must be an absolute directory",
+        {"TEST_DATABASE_PG_BINDIR": "/usr/lib/postgresql/15/bin\x00/../x"},
+        ini={"base_name": "shop"},
+    )
+    assert "\x00" not in message.replace("\\x00", "")
