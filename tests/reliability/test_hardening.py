@@ -78,7 +78,7 @@ def test_a_test_that_makes_its_database_a_template_is_named_and_it_is_rebuilt(re
     )
     assert "test_runs_sample_sql" in result.output, result.output[-3000:]
     assert "Traceback" not in result.output
-    assert len(result.output.splitlines()) < 40, result.output[-3000:]
+    assert len(result.output.splitlines()) <= 20, result.output[-3000:]
     assert "test_after_the_sample_sql" not in result.output.split("warnings summary")[-1]
     again = reliability.run_sample("-n", "2")
     assert again.returncode == 0, again.output
@@ -120,6 +120,7 @@ def test_a_test_that_rewrites_its_databases_mark_is_named_and_nothing_is_left(re
     assert "test_runs_sample_sql" in result.output, result.output[-3000:]
     assert "comment" in result.output.lower(), result.output[-3000:]
     assert "Traceback" not in result.output
+    assert len(result.output.splitlines()) <= 20, result.output[-3000:]
     again = reliability.run_sample("-n", "2")
     assert again.returncode == 0, again.output
 
@@ -130,6 +131,7 @@ def test_a_lock_left_on_the_database_from_elsewhere_cannot_hang_the_end(reliabil
     assert result.returncode == 0, result.output[-3000:]
     assert "held a lock on test database" in result.output, result.output[-3000:]
     assert "ALTER DATABASE" in result.output  # the session's last query, to find it by
+    assert len(result.output.splitlines()) <= 20, result.output[-3000:]
     assert result.seconds < 2 * 5 + 30  # twice the drop's lock wait, plus the run
 
 
@@ -145,6 +147,7 @@ def test_a_test_that_changes_its_connections_role_is_named_and_the_next_runs_as_
     assert result.returncode == 0, result.output[-3000:]  # test_after_the_sample_sql passed
     assert "test_runs_sample_sql left session state on a pooled connection" in result.output
     assert statement in result.output
+    assert len(result.output.splitlines()) <= 20, result.output[-3000:]
 
 
 @pytest.fixture
