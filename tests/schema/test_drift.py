@@ -198,6 +198,26 @@ def test_each_planted_drift_is_reported_exactly(models_connection, sql, expected
     assert planted(models_connection, sql) == [expected]
 
 
+# What a migration may do and its downgrade undo, leaving an ACL equal to the owner's
+# default rather than none: the same grants, as pg_dump sees them (issue 23 #2).
+GIVEN_BACK = {
+    kind: f"CREATE ROLE parity_probe; GRANT {grant} TO parity_probe; "
+    f"REVOKE {grant} FROM parity_probe; DROP ROLE parity_probe"
+    for kind, grant in {
+        "table": "SELECT ON projects",
+        "column": "SELECT (name) ON projects",
+        "sequence": "USAGE ON events_id_seq",
+        "schema": "USAGE ON SCHEMA public",
+        "type": "USAGE ON TYPE taskstate",
+    }.items()
+}
+
+
+@pytest.mark.parametrize("sql", GIVEN_BACK.values(), ids=GIVEN_BACK.keys())
+def test_a_grant_and_its_revoke_leave_the_grants_as_they_were(models_connection, sql):
+    assert planted(models_connection, sql) == []
+
+
 def test_column_order_is_its_own_kind(models_connection):
     column = take_snapshot(models_connection).objects[("column", "public.agents.iterm_pane_id")]
     sql = (
