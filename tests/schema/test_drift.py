@@ -267,8 +267,7 @@ def test_autogenerate_is_described_readably(models_connection):
     [modified] = [
         line for line in described if line.startswith("modify_type projects.current_branch")
     ]
-    assert "database TEXT()" in modified
-    assert "models String(length=255)" in modified
+    assert modified == "modify_type projects.current_branch: database TEXT, models VARCHAR(255)"
 
 
 def test_the_pg_dump_backstop_reports_what_the_snapshot_missed(

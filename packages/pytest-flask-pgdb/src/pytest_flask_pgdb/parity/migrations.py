@@ -21,7 +21,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from flask import Flask
 from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.types import TypeEngine
 
 from pytest_flask_pgdb.app import sqlalchemy_of
 from pytest_flask_pgdb.databases.guard import require_test_name
@@ -105,7 +108,8 @@ def describe_autogenerate(diff: list[Any]) -> list[str]:
             if name.startswith("modify_"):
                 _schema, table, column, _existing, database_value, models_value = args
                 lines.append(
-                    f"{name} {table}.{column}: database {database_value!r}, models {models_value!r}"
+                    f"{name} {table}.{column}: database {readable(database_value)}, "
+                    f"models {readable(models_value)}"
                 )
             else:
                 # (schema, table name, Column): the column names its table itself
@@ -120,3 +124,21 @@ def _described(thing: Any) -> str:
     if table is not None and name is not None:
         return f"{table.name}.{name}"
     return str(name) if name is not None else repr(thing)
+
+
+def readable(value: Any) -> str:
+    """A value of Alembic's comparison as SQL text: a server default is ``now()``, not
+    ``DefaultClause(<TextClause object at 0x…>)``; a type is its DDL name."""
+    if value is None:
+        return "none"
+    sql = getattr(value, "arg", getattr(value, "sqltext", value))  # DefaultClause, Computed
+    if isinstance(sql, str):
+        return repr(sql)
+    if isinstance(getattr(sql, "text", None), str):  # TextClause
+        return str(sql.text)
+    if isinstance(sql, ClauseElement):
+        compiled = sql.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        return str(compiled)
+    if isinstance(value, TypeEngine):
+        return str(value.compile(dialect=postgresql.dialect()))
+    return repr(value)
