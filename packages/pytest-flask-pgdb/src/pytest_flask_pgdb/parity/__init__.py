@@ -2,7 +2,8 @@
 
 ``compare`` holds what a parity test calls (``read_schema``, ``schema_differences``,
 ``column_order_differences``, ``report``); ``migrations`` runs the app's Flask-Migrate
-history; ``snapshot`` and ``pgdump`` read a database's schema two independent ways.
+history and ``stairway`` walks it up, down and up again; ``snapshot`` and ``pgdump`` read
+a database's schema two independent ways.
 """
 
 from pytest_flask_pgdb.parity.compare import (

@@ -1,0 +1,48 @@
+"""The stairway on a planted history: every revision that does not reverse is named.
+
+The history is a copy of the project's, with downgrades broken on purpose: the walk
+must go on past the first bad revision and name each, once.
+"""
+
+import itertools
+import shutil
+from pathlib import Path
+
+from pytest_flask_pgdb.parity import stairway
+from pytest_flask_pgdb.parity.migrations import Migrations
+
+HISTORY = Path(__file__).resolve().parents[2] / "migrations"
+FORGOTTEN = {  # revision file: the downgrade statement "forgotten"
+    "0004_project_slug.py": '    op.drop_column("projects", "slug")\n',
+    "0005_agent_priority_and_checks.py": (
+        '    op.drop_index("uq_agents_claude_session_id", table_name="agents")\n'
+    ),
+}
+
+
+def planted_history(tmp_path: Path) -> Path:
+    copy = tmp_path / "migrations"
+    shutil.copytree(HISTORY, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, statement in FORGOTTEN.items():
+        path = copy / "versions" / name
+        source = path.read_text()
+        assert source.count(statement) == 1, f"{name} no longer has {statement!r}"
+        path.write_text(source.replace(statement, ""))
+    return copy
+
+
+def test_the_stairway_names_every_revision_that_does_not_reverse(
+    tmp_path, pgdb_make_database, pgdb_app_factory, pg_dump
+):
+    migrations = Migrations(planted_history(tmp_path), pgdb_app_factory)
+    labels = (f"plantedstairs{n}" for n in itertools.count())
+    problems, at_head = stairway.walk(
+        migrations, lambda: pgdb_make_database(next(labels)).url, pg_dump
+    )
+    assert [problem.splitlines()[0] for problem in problems] == [
+        "the downgrade of 0004 does not give back the schema before it:",
+        "the downgrade of 0005 does not give back the schema before it:",
+    ], problems
+    assert "column public.projects.slug only in after downgrade" in problems[0]
+    assert "uq_agents_claude_session_id" in problems[1]
+    assert at_head is not None  # walked to the end
