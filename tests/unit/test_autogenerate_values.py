@@ -1,4 +1,4 @@
-"""Alembic's comparison, described readably (no database)."""
+"""Alembic's comparison, described readably (no database; needs the plugin's parity extra)."""
 
 import pytest
 from sqlalchemy import Computed, DefaultClause, Integer, String, false, func, text
