@@ -292,26 +292,17 @@ def _create(cluster: PrivateCluster, bindir: Path, owner: pwd.struct_passwd | No
 
 def start(cluster: PrivateCluster, bindir: Path) -> None:
     """Start the cluster's server (again): its data directory must exist."""
-    _run_as(
-        _server_user(),
-        [
-            bindir / "pg_ctl",
-            "-D",
-            cluster.data,
-            "-l",
-            cluster.directory / "postgres.log",
-            "-w",
-            "-t",
-            str(START_TIMEOUT_SECONDS),
-            "start",
-        ],
-        cluster.directory,
-    )
+    _pg_ctl(cluster, bindir, "start")
 
 
 def restart(cluster: PrivateCluster, bindir: Path) -> None:
     """Restart the server as an administrator does (``pg_ctl restart -m fast``): sessions
     are ended, the server is back when this returns."""
+    _pg_ctl(cluster, bindir, "-m", "fast", "restart")
+
+
+def _pg_ctl(cluster: PrivateCluster, bindir: Path, *action: str) -> None:
+    """``pg_ctl`` as the server's user, waiting (bounded) until the server is up."""
     _run_as(
         _server_user(),
         [
@@ -320,12 +311,10 @@ def restart(cluster: PrivateCluster, bindir: Path) -> None:
             cluster.data,
             "-l",
             cluster.directory / "postgres.log",
-            "-m",
-            "fast",
             "-w",
             "-t",
             str(START_TIMEOUT_SECONDS),
-            "restart",
+            *action,
         ],
         cluster.directory,
     )

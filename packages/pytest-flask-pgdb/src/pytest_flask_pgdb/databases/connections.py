@@ -90,9 +90,13 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(original).__name__}: {message}"
 
 
+# A server starting up, shutting down or in recovery: SQLSTATE cannot_connect_now, and
+# libpq's words for it (a refused login carries no SQLSTATE).
+CANNOT_CONNECT_NOW = "57P03"
+NOT_ACCEPTING_NOW = "the database system is"  # … starting up / shutting down / in recovery
 # SQLSTATEs of a server ending or refusing sessions: admin_shutdown (a shutdown, or
-# pg_terminate_backend), crash_shutdown, cannot_connect_now (starting up, shutting down).
-SERVER_GONE_CODES = frozenset({"57P01", "57P02", "57P03"})
+# pg_terminate_backend), crash_shutdown, cannot_connect_now.
+SERVER_GONE_CODES = frozenset({"57P01", "57P02", CANNOT_CONNECT_NOW})
 # libpq's words when there is no server to give a SQLSTATE.
 SERVER_GONE_PHRASES = (
     "server closed the connection unexpectedly",
@@ -103,7 +107,7 @@ SERVER_GONE_PHRASES = (
     "terminating connection due to administrator command",
     "Connection refused",
     "No such file or directory",
-    "the database system is",
+    NOT_ACCEPTING_NOW,
 )
 
 
@@ -115,6 +119,14 @@ def is_server_gone(exc: BaseException) -> bool:
     if getattr(original, "pgcode", None) in SERVER_GONE_CODES:
         return True
     return any(phrase in str(original) for phrase in SERVER_GONE_PHRASES)
+
+
+def is_not_accepting_now(exc: BaseException) -> bool:
+    """Is the server starting up, shutting down or recovering (worth waiting for)?"""
+    original = getattr(exc, "orig", None) or exc
+    return getattr(original, "pgcode", None) == CANNOT_CONNECT_NOW or (
+        NOT_ACCEPTING_NOW in str(original)
+    )
 
 
 def server_gone_message(where: str, during: str, exc: BaseException) -> str:

@@ -28,6 +28,7 @@ from pytest_flask_pgdb.databases import cluster, session_defaults
 from pytest_flask_pgdb.databases.connections import (
     admin_connection,
     describe_error,
+    is_not_accepting_now,
     is_server_gone,
 )
 from pytest_flask_pgdb.errors import ServerUnavailableError
@@ -38,8 +39,6 @@ PROBE_TIMEOUT_SECONDS = 3
 # A server that says it is starting up (or in recovery, e.g. after a restart) is waited
 # for this long, as pg_isready users would: a restart takes a moment.
 STARTING_UP_WAIT_SECONDS = 10
-CANNOT_CONNECT_NOW = "57P03"
-NOT_ACCEPTING_NOW = "the database system is"  # … starting up / shutting down / in recovery
 MAINTENANCE_DATABASE = "postgres"
 TOO_MANY_CLIENTS = ("too many clients", "remaining connection slots are reserved")
 
@@ -170,8 +169,7 @@ def _probe(base: URL, workers: int) -> tuple[bool, str | None, bool]:
                     too_many_clients_message(address_of(base), workers)
                 ) from None
             code = getattr(getattr(exc, "orig", None), "pgcode", None)
-            # libpq gives no SQLSTATE for a refused login: the words say it.
-            not_now = code == CANNOT_CONNECT_NOW or NOT_ACCEPTING_NOW in str(exc)
+            not_now = is_not_accepting_now(exc)
             if not_now and time.monotonic() < deadline:
                 time.sleep(0.1)  # no event says the server is ready: ask again
                 continue

@@ -91,7 +91,7 @@ rel AS (
                       WHERE m.classid = 'pg_class'::regclass AND m.objid = c.oid)
 )
 SELECT 'schema', quote_ident(nspname), json_build_object(
-    'grants', {grants:nspacl:n:nspowner}, 'comment', obj_description(oid, 'pg_namespace'))
+    'grants', {grants_schema}, 'comment', obj_description(oid, 'pg_namespace'))
 FROM ns
 UNION ALL
 SELECT 'extension', quote_ident(e.extname), json_build_object(
@@ -113,7 +113,7 @@ SELECT 'table', name, json_build_object(
     'partition bound', pg_get_expr(relpartbound, oid),
     'inherits', (SELECT string_agg(inhparent::regclass::text, ', ' ORDER BY inhseqno)
                  FROM pg_inherits WHERE inhrelid = rel.oid),
-    'grants', {grants:relacl:r:relowner}, 'comment', obj_description(oid, 'pg_class'))
+    'grants', {grants_relation}, 'comment', obj_description(oid, 'pg_class'))
 FROM rel WHERE relkind IN ('r', 'p', 'f')
 UNION ALL
 SELECT 'column order', rel.name, json_build_object(
@@ -143,7 +143,7 @@ SELECT 'column', rel.name || '.' || quote_ident(a.attname), json_build_object(
     -- options named pg_* are the server's own bookkeeping, left out by pg_dump too
     'options', nullif(array_to_string(ARRAY(SELECT o FROM unnest(a.attoptions) AS o
                                             WHERE o !~ '^pg_'), ', '), ''),
-    'grants', {grants:a.attacl:c:rel.relowner},
+    'grants', {grants_column},
     'comment', col_description(rel.oid, a.attnum))
 FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
 JOIN pg_type t ON t.oid = a.atttypid
@@ -174,7 +174,7 @@ SELECT 'sequence', rel.name, json_build_object(
     'persistence', CASE WHEN rel.relpersistence <> coalesce(owner.relpersistence, 'p')
                         THEN CASE rel.relpersistence WHEN 'u' THEN 'UNLOGGED'
                                                      ELSE 'LOGGED' END END,
-    'grants', {grants:rel.relacl:s:rel.relowner}, 'comment', obj_description(rel.oid, 'pg_class'))
+    'grants', {grants_sequence}, 'comment', obj_description(rel.oid, 'pg_class'))
 FROM rel JOIN pg_sequence s ON s.seqrelid = rel.oid
 LEFT JOIN LATERAL (
     SELECT format('%I.%I.%I', tn.nspname, t.relname, a.attname) AS name, t.relpersistence
@@ -201,7 +201,7 @@ SELECT CASE relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, name,
                                           ', ' ORDER BY a.attnum)
                         FROM pg_attribute a WHERE a.attrelid = rel.oid AND a.attnum > 0
                         AND col_description(rel.oid, a.attnum) IS NOT NULL),
-    'grants', {grants:relacl:r:relowner}, 'comment', obj_description(oid, 'pg_class'))
+    'grants', {grants_relation}, 'comment', obj_description(oid, 'pg_class'))
 FROM rel WHERE relkind IN ('v', 'm')
 UNION ALL
 {of_tables}
@@ -229,7 +229,7 @@ SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate'
                                    'combinefunc ' || nullif(ag.aggcombinefn::oid, 0)::regproc,
                                    'initcond ' || ag.agginitval)
                   FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid),
-    'grants', {grants:p.proacl:f:p.proowner}, 'comment', obj_description(p.oid, 'pg_proc'))
+    'grants', {grants_function}, 'comment', obj_description(p.oid, 'pg_proc'))
 FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
 WHERE NOT EXISTS (SELECT 1 FROM member m
                   WHERE m.classid = 'pg_proc'::regclass AND m.objid = p.oid)
@@ -251,7 +251,7 @@ SELECT 'type', format('%I.%I', ns.nspname, t.typname), json_build_object(
                     FROM pg_constraint c WHERE c.contypid = t.oid),
     'subtype', (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r
                 WHERE r.rngtypid = t.oid),
-    'grants', {grants:t.typacl:T:t.typowner}, 'comment', obj_description(t.oid, 'pg_type'))
+    'grants', {grants_type}, 'comment', obj_description(t.oid, 'pg_type'))
 FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
 WHERE t.typtype IN ('e', 'd', 'r', 'c', 'b')
   AND NOT (t.typelem <> 0 AND t.typlen = -1)  -- arrays come with their element type
@@ -277,9 +277,7 @@ SELECT 'default privileges',
        json_build_object('grants', d.defaclacl::text)
 FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
 """
-_OBJECTS = re.sub(
-    r"\{grants:([\w.]+):(\w):([\w.]+)\}", lambda m: _grants(*m.groups()), _OBJECTS
-).format(
+_OBJECTS = _OBJECTS.format(
     of_tables="\nUNION ALL".join(
         _OF_TABLE.format(
             kind=kind,
@@ -293,6 +291,12 @@ _OBJECTS = re.sub(
         for kind, (catalog, name, table, definition, state, which) in _OBJECTS_OF_TABLES.items()
     ),
     enabled_evtenabled=_ENABLED.format("evtenabled"),
+    grants_schema=_grants("nspacl", "n", "nspowner"),
+    grants_relation=_grants("relacl", "r", "relowner"),
+    grants_column=_grants("a.attacl", "c", "rel.relowner"),
+    grants_sequence=_grants("rel.relacl", "s", "rel.relowner"),
+    grants_function=_grants("p.proacl", "f", "p.proowner"),
+    grants_type=_grants("t.typacl", "T", "t.typowner"),
 )
 
 

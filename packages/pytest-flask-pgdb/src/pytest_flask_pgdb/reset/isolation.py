@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from pytest_flask_pgdb.databases.guard import TEST_NAME, is_test_database_name
+from pytest_flask_pgdb.databases.guard import TEST_NAME
 
 FIRST_USER_OID = 16384  # PostgreSQL's FirstNormalObjectId: objects made after initdb
 
@@ -42,9 +42,10 @@ _SETTINGS_CHECK = (
 
 # The server's databases and roles: a test that creates one leaves it behind. Test
 # databases are left out: other runs (and workers) create and drop them all the time.
+_NOT_A_TEST_DATABASE = f"datname !~ '{TEST_NAME.pattern}'"  # the guard's rule (guard.py)
 _SERVER_CHECK = (
     "(SELECT count(*) || ':' || coalesce(max(oid::text::bigint), 0) FROM pg_database "
-    f"WHERE datname !~ '{TEST_NAME.pattern}'), "
+    f"WHERE {_NOT_A_TEST_DATABASE}), "
     "(SELECT count(*) || ':' || max(oid::text::bigint) FROM pg_roles)"
 )
 
@@ -124,7 +125,7 @@ COUNTED_CHECK = (
 )
 
 # Every user object, by name. Temporary objects of other sessions are not listed.
-_LISTING = """
+_LISTING = f"""
 WITH rel AS (
     SELECT c.oid, c.relkind, c.relpersistence, c.reloptions, c.relacl, c.relrowsecurity,
            format('%I.%I', n.nspname, c.relname) AS name
@@ -207,7 +208,8 @@ SELECT 'database', current_database(),
               shobj_description(oid, 'pg_database'))
 FROM pg_database WHERE datname = current_database()
 UNION ALL
-SELECT 'server-database', datname, '' FROM pg_database WHERE datname <> current_database()
+SELECT 'server-database', datname, '' FROM pg_database
+WHERE datname <> current_database() AND {_NOT_A_TEST_DATABASE}
 UNION ALL
 SELECT 'server-role', rolname, '' FROM pg_roles WHERE oid >= 16384
 """
@@ -224,11 +226,7 @@ def take_listing(connection: Connection) -> dict[str, str]:
     the tests of test machinery) make and drop them all the time, under the guard's
     rules (``guard.py``)."""
     rows: Sequence[tuple[str, str, str | None]] = connection.execute(text(_LISTING)).all()
-    return {
-        f"{kind} {name}": definition or ""
-        for kind, name, definition in rows
-        if not (kind == "server-database" and is_test_database_name(name))
-    }
+    return {f"{kind} {name}": definition or "" for kind, name, definition in rows}
 
 
 _VERBS = {"trigger": ("added", "removed")}
