@@ -2,10 +2,13 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from claude_headspace.models import slugify
-from pytest_flask_pgdb.databases.connections import admin_connection
+from pytest_flask_pgdb.databases.connections import admin_connection, describe_error
+from pytest_flask_pgdb.parity.migrations import MigrationError
 
 TABLES = ("projects", "agents", "tasks", "turns", "events", "objectives", "objective_histories")
 
@@ -85,6 +88,27 @@ def test_rows_survive_upgrade_to_head_and_a_step_down_and_up(pgdb_make_database,
     assert query(database.url, "SELECT payload->>'to' FROM events WHERE id = 2") == [("complete",)]
 
     at_head = dump(database.url)
-    pgdb_migrations.downgrade(database.url, "-1")
-    pgdb_migrations.upgrade(database.url, "head")
+    step_down_and_up(database.url, pgdb_migrations, pgdb_make_database)
     assert dump(database.url) == at_head
+
+
+def step_down_and_up(url, migrations, make_database):
+    """The last revision down and up again, on rows. If it fails on an empty database
+    too, its downgrade does not reverse: the stairway check's failure, not this test's."""
+    try:
+        with migrations.steps_on(url) as steps:
+            steps.downgrade("-1")
+            steps.upgrade("head")
+    except (MigrationError, SQLAlchemyError) as on_rows:
+        empty = make_database("migrationdata_empty").url
+        try:
+            with migrations.steps_on(empty) as steps:
+                steps.upgrade("head")
+                steps.downgrade("-1")
+                steps.upgrade("head")
+        except (MigrationError, SQLAlchemyError):
+            pytest.skip(
+                "the last revision does not go down and up even without rows "
+                f"({describe_error(on_rows)}): the stairway check fails on it"
+            )
+        raise

@@ -38,6 +38,16 @@ from pytest_flask_pgdb import environment_variable
 from pytest_flask_pgdb.app import sqlalchemy_of
 from pytest_flask_pgdb.freeze import enabled as freeze_enabled
 from pytest_flask_pgdb.freeze import freeze_imports
+from pytest_flask_pgdb.parity.fixtures import (
+    BASELINE_INI,
+    DEFAULT_BASELINE,
+    WRITE_BASELINE_OPTION,
+    pgdb_migrated_schema,
+    pgdb_models_database,
+    pgdb_models_schema,
+    pgdb_parity_baseline,
+    pgdb_pg_dump,
+)
 from pytest_flask_pgdb.settings import (
     CLEANUP_SETTING,
     CLEANUP_STRATEGIES,
@@ -80,6 +90,15 @@ SETUP_FAILED = "could not set up the test databases"
 DATABASE_FIXTURES = ("pgdb_server", "pgdb_database", "pgdb_make_database")
 KEEP_AFTER = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 _run_key: pytest.StashKey[RunDatabases] = pytest.StashKey()
+# The schema-parity fixtures (parity/fixtures.py) are the plugin's too: pytest finds a
+# plugin's fixtures among its module's names.
+PARITY_FIXTURES = (
+    pgdb_pg_dump,
+    pgdb_models_database,
+    pgdb_migrated_schema,
+    pgdb_models_schema,
+    pgdb_parity_baseline,
+)
 _controller_key: pytest.StashKey[_XdistController] = pytest.StashKey()
 _freeze_key: pytest.StashKey[bool] = pytest.StashKey()
 
@@ -112,6 +131,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "add_column always appends)",
     )
     group.addoption(
+        WRITE_BASELINE_OPTION,
+        action="store_true",
+        help="schema parity: write what the parity checks find now into the baseline "
+        "(ini pgdb_parity_baseline) instead of failing on it; reasons already given are kept",
+    )
+    group.addoption(
         "--pgdb-namespace",
         default=None,
         help="one more component in every test database name, e.g. a CI shard's number "
@@ -130,6 +155,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "pgdb_cleanup", f"cleanup strategy: {' or '.join(CLEANUP_STRATEGIES)}", default=""
+    )
+    parser.addini(
+        BASELINE_INI,
+        "schema parity: the file of accepted differences, beside the pytest configuration "
+        f"(default {DEFAULT_BASELINE}; none there: none accepted)",
+        default="",
     )
     parser.addini("pgdb_column_order", "report or fail (see --pgdb-column-order)", default="report")
     parser.addini(
@@ -286,6 +317,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"dropping the test databases: {line}")
     for line in sorted({line for u in used for line in u.get("left_by_sweep", ())}):
         terminalreporter.write_line(f"the sweep of abandoned test databases left {line}")
+    for line in sorted({line for u in used for line in u.get("notes", ())}):
+        terminalreporter.write_line(line)
 
 
 def namespace_note(used: list[dict[str, Any]]) -> str:
@@ -530,10 +563,15 @@ def pgdb_make_database(
 def pgdb_migrations(
     pgdb_migrations_directory: Path, pgdb_app_factory: Callable[..., Flask]
 ) -> Migrations:
-    """The app's Flask-Migrate history, to run on a test database."""
+    """The app's Flask-Migrate history, to run on a test database. With several heads
+    no upgrade can run: every test that would run one is skipped, saying so (the parity
+    check of heads is the one failure)."""
     from pytest_flask_pgdb.parity.migrations import Migrations
 
-    return Migrations(Path(pgdb_migrations_directory), pgdb_app_factory)
+    migrations = Migrations(Path(pgdb_migrations_directory), pgdb_app_factory)
+    if why := migrations.several_heads():
+        pytest.skip(f"{why}; test_migrations_have_one_head fails on it")
+    return migrations
 
 
 @pytest.fixture(scope="session")
@@ -710,6 +748,16 @@ def _database_failure(request: pytest.FixtureRequest, exc: SQLAlchemyError, duri
         return server_gone_message(run.server().describe(), during, exc)
     cause = session_defaults.as_cause(run.settings_in_force())
     return f"{during} failed: {describe_error(exc)}.{cause}"
+
+
+def run_databases(config: pytest.Config) -> RunDatabases:
+    """This process's test databases (for the parity fixtures' notes)."""
+    return config.stash[_run_key]
+
+
+def stop_run_with(request: pytest.FixtureRequest, message: str) -> NoReturn:
+    """A setting that makes the rest of the run pointless: one message, the run stops."""
+    _stop_after(request, message)
 
 
 def _stop_after(request: pytest.FixtureRequest, message: str) -> NoReturn:

@@ -51,6 +51,7 @@ class RunDatabases:
         self.reset_seconds = 0.0
         self.resets = 0
         self.attempted = False  # did anything ask for a server or database?
+        self.notes: list[str] = []  # lines for the run's close (e.g. a parity check not run)
         self._server: Server | None = None
         self._namespace: namespaces.NamespaceClaim | None = None
         self._database: TestDatabase | None = None
@@ -199,6 +200,7 @@ class RunDatabases:
             "resets": self.resets,
             "reset": self.reset_seconds,
             "wall": time.perf_counter() - self.started,
+            "notes": self.notes,
         }
 
     def close(self, keep: bool = False) -> None:

@@ -12,6 +12,7 @@ always appends, so migrations and models may legitimately disagree on it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,14 @@ from sqlalchemy.engine import URL
 
 from pytest_flask_pgdb.databases.connections import admin_connection
 from pytest_flask_pgdb.parity.pgdump import DumpError, diff_dumps, find_pg_dump, start_dump
-from pytest_flask_pgdb.parity.snapshot import COLUMN_ORDER, Snapshot, diff_snapshots, take_snapshot
+from pytest_flask_pgdb.parity.snapshot import (
+    COLUMN_ORDER,
+    GROUPS,
+    Difference,
+    Snapshot,
+    differences,
+    take_snapshot,
+)
 
 BACKSTOP = (
     "pg_dump --schema-only sees a difference the snapshot did not report; teach "
@@ -62,26 +70,37 @@ def matching_pg_dump(url: URL, bindir: Path | None = None) -> Path | None:
 
 def schema_differences(
     left: Schema, right: Schema, labels: tuple[str, str] = ("migrations", "models")
-) -> list[str]:
+) -> list[Difference]:
     """Every difference but column order, one entry each; empty when the schemas match."""
-    found = diff_snapshots(
+    found = differences(
         left.snapshot.without(COLUMN_ORDER), right.snapshot.without(COLUMN_ORDER), labels
     )
     if found or left.dump is None or right.dump is None:
         return found
     missed = diff_dumps(left.dump, right.dump, labels)
-    return [BACKSTOP + "\n" + "\n".join(missed)] if missed else []
+    return [Difference(BACKSTOP + "\n" + "\n".join(missed), "behaviour")] if missed else []
 
 
 def column_order_differences(
     left: Schema, right: Schema, labels: tuple[str, str] = ("migrations", "models")
-) -> list[str]:
-    return diff_snapshots(
+) -> list[Difference]:
+    return differences(
         left.snapshot.of_kind(COLUMN_ORDER), right.snapshot.of_kind(COLUMN_ORDER), labels
     )
 
 
-def report(title: str, entries: list[str]) -> str:
-    """A failure message: the title, then each entry in full (continuation lines indented)."""
-    body = "\n".join("- " + entry.replace("\n", "\n  ") for entry in entries)
-    return f"{title}:\n{body}"
+def report(title: str, entries: Sequence[str | Difference]) -> str:
+    """A failure message: the title, then each entry in full (continuation lines indented);
+    differences of a schema grouped by kind, the group that changes behaviour first."""
+
+    def listed(items: Sequence[str | Difference]) -> str:
+        return "\n".join("- " + str(item).replace("\n", "\n  ") for item in items)
+
+    if not all(isinstance(entry, Difference) for entry in entries):
+        return f"{title}:\n{listed(entries)}"
+    sections = [
+        f"{group} — {meaning} ({len(mine)}):\n{listed(mine)}"
+        for group, meaning in GROUPS.items()
+        if (mine := [e for e in entries if isinstance(e, Difference) and e.group == group])
+    ]
+    return f"{title}:\n" + "\n".join(sections)

@@ -19,6 +19,7 @@ import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
 from flask import Flask
 from sqlalchemy import MetaData
 from sqlalchemy.dialects import postgresql
@@ -54,6 +55,17 @@ class Migrations:
     def script_directory(self) -> ScriptDirectory:
         return ScriptDirectory(str(self.directory))
 
+    def several_heads(self) -> str | None:
+        """Why the history cannot be run to one head, or None: ``flask db upgrade``
+        refuses several heads (as it refuses several bases' heads)."""
+        heads = self.script_directory().get_heads()
+        if len(heads) < 2:
+            return None
+        return (
+            f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}): merge "
+            "them (flask db merge heads)"
+        )
+
     def revisions_in_order(self) -> list[Script]:
         """Every revision from the first to head."""
         return list(reversed(list(self.script_directory().walk_revisions())))
@@ -72,21 +84,50 @@ class Migrations:
                 sqlalchemy.engine.dispose()
 
     def upgrade(self, url: URL, revision: str = "head") -> None:
-        with self.app_on(url):
-            _quietly(flask_migrate.upgrade, str(self.directory), revision)
+        with self.steps_on(url) as steps:
+            steps.upgrade(revision)
 
     def downgrade(self, url: URL, revision: str = "-1") -> None:
+        with self.steps_on(url) as steps:
+            steps.downgrade(revision)
+
+    @contextmanager
+    def steps_on(self, url: URL) -> Iterator[Steps]:
+        """Several upgrades and downgrades of one database in one app (and its pooled
+        connection): a step then costs the migration, not an app and a login."""
         with self.app_on(url):
-            _quietly(flask_migrate.downgrade, str(self.directory), revision)
+            yield Steps(str(self.directory))
 
 
-def _quietly(command: Any, *args: Any) -> None:
-    # Alembic logs every step at INFO; the parity checks run dozens of them.
+@dataclass(frozen=True)
+class Steps:
+    """``flask db upgrade`` / ``downgrade`` in the app of :meth:`Migrations.steps_on`."""
+
+    directory: str
+
+    def upgrade(self, revision: str = "head") -> None:
+        _run(flask_migrate.upgrade, self.directory, revision)
+
+    def downgrade(self, revision: str = "-1") -> None:
+        _run(flask_migrate.downgrade, self.directory, revision)
+
+
+class MigrationError(RuntimeError):
+    """Alembic refused a command (several heads, an unknown revision, …): what
+    ``flask db`` would print before exiting, as an exception a check can report."""
+
+
+def _run(command: Any, directory: str, revision: str) -> None:
+    """The Flask-Migrate command without its ``sys.exit(1)`` on Alembic's errors (a
+    ``SystemExit`` in a session fixture derails pytest itself); Alembic's INFO lines off,
+    as the parity checks run dozens of steps."""
     alembic_logger = logging.getLogger("alembic")
     level = alembic_logger.level
     alembic_logger.setLevel(logging.WARNING)
     try:
-        command(*args)
+        command.__wrapped__(directory, revision)  # flask_migrate's catch_errors wraps it
+    except (CommandError, RuntimeError) as exc:
+        raise MigrationError(f"flask db {command.__name__} {revision}: {exc}") from None
     finally:
         alembic_logger.setLevel(level)
 

@@ -10,13 +10,16 @@ schemas (``public`` and any other), each as ``(kind, name) -> {attribute: text}`
 schemas, extensions, tables (persistence, storage options, row-level security, replica
 identity, partitioning, inheritance), columns (type, collation, nullability, default,
 identity, generated, storage, compression, statistics), column order, constraints,
-indexes, sequences and their options, views and materialised views, triggers and their
-enabled state, rules, policies, functions, procedures and aggregates, enums, domains,
-range and composite types, extended statistics, event triggers, default privileges —
-with the grants and the comment of each. Objects an extension created are described
-by the extension. Definitions come from the server's own ``pg_get_*def`` functions, so
-both sides are rendered the same way. ``alembic_version`` and the schema the test
-machinery keeps in its databases are left out.
+indexes (and their expression columns' statistics targets), sequences and their options,
+views and materialised views, triggers and their enabled state, rules, policies,
+functions, procedures and aggregates, enums, domains, range and composite types,
+extended statistics, publications, collations, text search configurations, event
+triggers, default privileges — with the grants and the comment of each. Objects an
+extension created are described by the extension. Definitions come from the server's
+own ``pg_get_*def`` functions, so both sides are rendered the same way.
+``alembic_version`` and the schema the test machinery keeps in its databases are left
+out; what the snapshot does not read (row filters of publications, operators, casts,
+foreign servers…) the ``pg_dump`` backstop sees.
 """
 
 from __future__ import annotations
@@ -160,6 +163,11 @@ SELECT 'index', i.name, json_build_object(
     'definition', pg_get_indexdef(x.indexrelid),
     'clustered', CASE WHEN x.indisclustered THEN 'yes' END,
     'replica identity', CASE WHEN x.indisreplident THEN 'yes' END,
+    -- statistics targets of expression columns (ALTER INDEX … ALTER COLUMN n SET STATISTICS)
+    'statistics', (SELECT string_agg(format('column %s: %s', a.attnum, a.attstattarget), ', '
+                                     ORDER BY a.attnum)
+                   FROM pg_attribute a WHERE a.attrelid = x.indexrelid
+                   AND a.attstattarget >= 0),
     'comment', obj_description(i.oid, 'pg_class'))
 FROM pg_index x JOIN rel i ON i.oid = x.indexrelid
 WHERE NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = x.indexrelid
@@ -271,6 +279,50 @@ SELECT 'event trigger', quote_ident(evtname), json_build_object(
     'comment', obj_description(oid, 'pg_event_trigger'))
 FROM pg_event_trigger WHERE evtname <> :machinery_trigger
 UNION ALL
+SELECT 'publication', quote_ident(p.pubname), json_build_object(
+    'all tables', CASE WHEN p.puballtables THEN 'yes' END,
+    'publishes', concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END,
+                           CASE WHEN p.pubupdate THEN 'update' END,
+                           CASE WHEN p.pubdelete THEN 'delete' END,
+                           CASE WHEN p.pubtruncate THEN 'truncate' END),
+    'via partition root', CASE WHEN p.pubviaroot THEN 'yes' END,
+    -- (a column list, PostgreSQL 15 on, through to_jsonb: the same query on every
+    -- version; row filters and FOR TABLES IN SCHEMA are left to the pg_dump backstop)
+    'tables', (SELECT string_agg(format('%I.%I', tn.nspname, t.relname) || coalesce(
+                   ' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+                            FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum IN (
+                                SELECT n::int2 FROM jsonb_array_elements_text(
+                                    CASE jsonb_typeof(to_jsonb(pr) -> 'prattrs')
+                                    WHEN 'array' THEN to_jsonb(pr) -> 'prattrs' END) AS n))
+                   || ')', ''), ', ' ORDER BY tn.nspname, t.relname)
+               FROM pg_publication_rel pr JOIN pg_class t ON t.oid = pr.prrelid
+               JOIN pg_namespace tn ON tn.oid = t.relnamespace WHERE pr.prpubid = p.oid),
+    'comment', obj_description(p.oid, 'pg_publication'))
+FROM pg_publication p
+UNION ALL
+SELECT 'collation', format('%I.%I', ns.nspname, c.collname), json_build_object(
+    'provider', CASE c.collprovider WHEN 'i' THEN 'icu' WHEN 'c' THEN 'libc'
+                                    ELSE c.collprovider::text END,
+    'locale', concat_ws(' / ', c.collcollate, c.collctype, to_jsonb(c) ->> 'colliculocale',
+                        to_jsonb(c) ->> 'colllocale'),
+    'deterministic', CASE WHEN NOT c.collisdeterministic THEN 'no' END,
+    'comment', obj_description(c.oid, 'pg_collation'))
+FROM pg_collation c JOIN ns ON ns.oid = c.collnamespace
+WHERE NOT EXISTS (SELECT 1 FROM member m
+                  WHERE m.classid = 'pg_collation'::regclass AND m.objid = c.oid)
+UNION ALL
+SELECT 'text search configuration', format('%I.%I', ns.nspname, c.cfgname), json_build_object(
+    'parser', c.cfgparser::regproc::text,
+    'mappings', (SELECT string_agg(format('%s %s', k.alias, m.mapdict::regdictionary),
+                                   ', ' ORDER BY m.maptokentype, m.mapseqno)
+                 FROM pg_ts_config_map m
+                 JOIN ts_token_type(c.cfgparser) k ON k.tokid = m.maptokentype
+                 WHERE m.mapcfg = c.oid),
+    'comment', obj_description(c.oid, 'pg_ts_config'))
+FROM pg_ts_config c JOIN ns ON ns.oid = c.cfgnamespace
+WHERE NOT EXISTS (SELECT 1 FROM member m
+                  WHERE m.classid = 'pg_ts_config'::regclass AND m.objid = c.oid)
+UNION ALL
 SELECT 'default privileges',
        pg_get_userbyid(d.defaclrole) || coalesce(' in ' || quote_ident(n.nspname), '')
        || ' on ' || d.defaclobjtype::text,
@@ -339,41 +391,141 @@ def take_snapshot(connection: Connection) -> Snapshot:
     )
 
 
+# What a difference changes, most serious first: the order of a grouped report.
+GROUPS = {
+    "behaviour": "what the database accepts, stores or returns",
+    "performance": "plans and storage only",
+    "names only": "the same object, named differently",
+    "comments": "documentation only",
+    COLUMN_ORDER: "where columns sit (Alembic's add_column appends)",
+}
+_COMMENTS = {"comment", "column comments"}
+_PERFORMANCE = {  # attributes that change plans or storage, not results
+    "table": {"options", "persistence", "access method", "tablespace"},
+    "column": {"storage", "compression", "statistics", "options"},
+    "index": {"definition", "clustered", "statistics"},  # of a plain index
+    "sequence": {"cache"},
+    "materialized view": {"options"},
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One object that differs: the report's text and what kind of difference it is."""
+
+    text: str
+    group: str  # a key of GROUPS
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def diff_snapshots(
     left: Snapshot, right: Snapshot, labels: tuple[str, str] = ("migrations", "models")
 ) -> list[str]:
-    """Every object that differs, one entry each, in full; empty when the two match.
+    """Every object that differs, one entry each, in full; empty when the two match."""
+    return [difference.text for difference in differences(left, right, labels)]
+
+
+def differences(
+    left: Snapshot, right: Snapshot, labels: tuple[str, str] = ("migrations", "models")
+) -> list[Difference]:
+    """Every object that differs, one entry each, in full, with its group.
 
     An object on one side only is shown with all its attributes (a table with its
     columns, constraints, indexes, triggers and owned sequences, as one entry); an
     object on both sides with each attribute that differs, both values in full
-    (multi-line definitions as a unified diff).
+    (multi-line definitions as a unified diff). A constraint or index on one side whose
+    twin on the other differs only by name is one entry, "names only".
     """
     a, b = labels
-    entries: dict[tuple[str, str], str] = {}
+    entries: dict[tuple[str, str], Difference] = {}
     one_sided = {
         key: (a, left.objects[key]) if key in left.objects else (b, right.objects[key])
         for key in left.objects.keys() ^ right.objects.keys()
     }
+    renamed = _renamed(one_sided, a, b)
     parts: dict[tuple[str, str], list[str]] = {}  # a table on one side takes its objects along
     for key in sorted(left.objects.keys() | right.objects.keys()):
         subject = f"{key[0]} {key[1]}"
-        if key in one_sided:
+        if key in renamed:
+            if (pair := renamed[key]) is not None:
+                entries[key] = pair
+        elif key in one_sided:
             side, attributes = one_sided[key]
             table = ("table", _table_of(key, attributes))
             if key[0] != "table" and one_sided.get(table, ("",))[0] == side:
                 parts.setdefault(table, []).append(f"{subject}: {_describe(attributes)}")
                 continue
             description = _describe(attributes)
-            entries[key] = f"{subject} only in {side}" + (f": {description}" if description else "")
+            entries[key] = Difference(
+                f"{subject} only in {side}" + (f": {description}" if description else ""),
+                _group(key[0], [attributes], None),
+            )
         else:
-            changes = _changes(left.objects[key], right.objects[key], labels)
+            was, now = left.objects[key], right.objects[key]
+            changes = _changes(was, now, labels)
             if changes:
-                entries[key] = f"{subject}: " + "; ".join(changes)
+                changed = [k for k in {**was, **now} if was.get(k) != now.get(k)]
+                entries[key] = Difference(
+                    f"{subject}: " + "; ".join(changes), _group(key[0], [was, now], changed)
+                )
     return [
-        entry + ("\n" + indented("\n".join(parts[key])) if key in parts else "")
+        Difference(entry.text + "\n" + indented("\n".join(parts[key])), entry.group)
+        if key in parts
+        else entry
         for key, entry in entries.items()
     ]
+
+
+def _renamed(
+    one_sided: Mapping[tuple[str, str], tuple[str, Mapping[str, str]]], a: str, b: str
+) -> dict[tuple[str, str], Difference | None]:
+    """Constraints and indexes on one side only whose one twin on the other side differs
+    by name alone: the first of each pair maps to its entry, the second to None."""
+    by_shape: dict[tuple[str, str, str], dict[str, list[tuple[str, str]]]] = {}
+    for key, (side, attributes) in one_sided.items():
+        kind, name = key
+        if kind not in ("constraint", "index"):
+            continue
+        table = _table_of(key, attributes)
+        local = name.rsplit(".", 1)[-1]
+        shape = repr(sorted(attributes.items()))
+        if kind == "index":  # the index's own name is in its definition
+            shape = shape.replace(f" INDEX {local} ON ", " INDEX ON ", 1)
+        by_shape.setdefault((kind, table, shape), {}).setdefault(side, []).append(key)
+    renamed: dict[tuple[str, str], Difference | None] = {}
+    for (kind, table, _shape), sides in by_shape.items():
+        if len(sides.get(a, ())) != 1 or len(sides.get(b, ())) != 1:
+            continue  # several alike: which is whose twin is a guess
+        [mine], [theirs] = sides[a], sides[b]
+        attributes = one_sided[mine][1]
+        first, second = sorted([mine, theirs])
+        renamed[first] = Difference(
+            f"{kind} on {table} named {mine[1].rsplit('.', 1)[-1]} in {a}, "
+            f"{theirs[1].rsplit('.', 1)[-1]} in {b}: {_describe(attributes)}",
+            "names only",
+        )
+        renamed[second] = None
+    return renamed
+
+
+def _group(kind: str, sides: list[Mapping[str, str]], changed: list[str] | None) -> str:
+    """The group of a difference of ``kind``: on one side only (``changed`` None), or
+    in the ``changed`` attributes of the object on both ``sides``."""
+    if kind == COLUMN_ORDER:
+        return COLUMN_ORDER
+    plain_index = kind == "index" and not any(
+        re.search(r"^CREATE UNIQUE |\) WHERE ", side.get("definition", "")) for side in sides
+    )
+    if kind == "statistics" or (plain_index and changed is None):
+        return "performance"
+    if changed is None:
+        return "behaviour"
+    if set(changed) <= _COMMENTS:
+        return "comments"
+    performance = _PERFORMANCE.get(kind, set()) - ({"definition"} if not plain_index else set())
+    return "performance" if set(changed) - _COMMENTS <= performance else "behaviour"
 
 
 def _table_of(key: tuple[str, str], attributes: Mapping[str, str]) -> str:

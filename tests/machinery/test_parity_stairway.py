@@ -32,12 +32,12 @@ def planted_history(tmp_path: Path) -> Path:
 
 
 def test_the_stairway_names_every_revision_that_does_not_reverse(
-    tmp_path, pgdb_make_database, pgdb_app_factory, pg_dump
+    tmp_path, pgdb_make_database, pgdb_app_factory, pgdb_pg_dump
 ):
     migrations = Migrations(planted_history(tmp_path), pgdb_app_factory)
     labels = (f"plantedstairs{n}" for n in itertools.count())
     problems, at_head = stairway.walk(
-        migrations, lambda: pgdb_make_database(next(labels)).url, pg_dump
+        migrations, lambda: pgdb_make_database(next(labels)).url, pgdb_pg_dump
     )
     assert [problem.splitlines()[0] for problem in problems] == [
         "the downgrade of 0004 does not give back the schema before it:",
