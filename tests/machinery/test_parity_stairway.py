@@ -8,8 +8,10 @@ import itertools
 import shutil
 from pathlib import Path
 
+import pytest
+
 from pytest_flask_pgdb.parity import stairway
-from pytest_flask_pgdb.parity.migrations import Migrations
+from pytest_flask_pgdb.parity.migrations import MigrationError, Migrations
 
 HISTORY = Path(__file__).resolve().parents[2] / "migrations"
 FORGOTTEN = {  # revision file: the downgrade statement "forgotten"
@@ -46,3 +48,13 @@ def test_the_stairway_names_every_revision_that_does_not_reverse(
     assert "column public.projects.slug only in after downgrade" in problems[0]
     assert "uq_agents_claude_session_id" in problems[1]
     assert at_head is not None  # walked to the end
+
+
+def test_alembics_refusal_is_an_error_naming_the_command_not_a_system_exit(
+    pgdb_make_database, pgdb_migrations
+):
+    """flask_migrate would log it and ``sys.exit(1)``: in a session fixture that derails
+    pytest itself (``assert not self._finalizers``)."""
+    url = pgdb_make_database("refused").url
+    with pytest.raises(MigrationError, match=r"^flask db upgrade no_such_revision: .*'no_such_"):
+        pgdb_migrations.upgrade(url, "no_such_revision")

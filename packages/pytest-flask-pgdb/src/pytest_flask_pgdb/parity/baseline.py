@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -127,8 +128,9 @@ def _basic(value: str) -> str:
 
 
 def _multiline(value: str) -> str:
-    # TOML multi-line basic string: backslashes and quotes escaped, newlines kept.
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    # TOML multi-line basic string: backslashes escaped, and a quote only where it could
+    # close the string (before another quote, or last), so SQL stays readable.
+    escaped = re.sub(r'"(?=")|"$', r'\\"', value.replace("\\", "\\\\"))
     return "".join(c if c >= " " or c in "\t\n" else f"\\u{ord(c):04x}" for c in escaped)
 
 

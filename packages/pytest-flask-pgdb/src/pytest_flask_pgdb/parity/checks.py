@@ -94,7 +94,7 @@ def test_migrations_and_models_build_identical_schemas(
         )
     # Not vacuously: everything the models define was read (never a count, which a
     # correct new table or index on both sides would break).
-    snapshot = pgdb_migrated_schema.snapshot
+    snapshot = pgdb_models_schema.snapshot
     for kind, defined in defined_by(pgdb_metadata).items():
         missing = defined - set(snapshot.names(kind))
         assert not missing, f"the snapshot did not read the {kind}s {sorted(missing)}"

@@ -84,8 +84,14 @@ def schema_differences(
 def column_order_differences(
     left: Schema, right: Schema, labels: tuple[str, str] = ("migrations", "models")
 ) -> list[Difference]:
+    """Tables on both sides whose columns come in another order (a table on one side
+    only is the schema's difference, not this one's)."""
+    mine, theirs = left.snapshot.of_kind(COLUMN_ORDER), right.snapshot.of_kind(COLUMN_ORDER)
+    both = mine.objects.keys() & theirs.objects.keys()
     return differences(
-        left.snapshot.of_kind(COLUMN_ORDER), right.snapshot.of_kind(COLUMN_ORDER), labels
+        Snapshot({k: v for k, v in mine.objects.items() if k in both}),
+        Snapshot({k: v for k, v in theirs.objects.items() if k in both}),
+        labels,
     )
 
 

@@ -1,0 +1,87 @@
+"""The parity baseline file: written, read back, judged; bad files refused clearly."""
+
+import pytest
+
+from pytest_flask_pgdb.parity.baseline import NEW_REASON, Baseline, BaselineInUse, record
+from pytest_flask_pgdb.parity.snapshot import Difference
+from pytest_flask_pgdb.settings import SettingsError
+
+AWKWARD = [
+    "column public.t.a: default — migrations: 'x'::text, models: (none)",
+    'index public.i: definition\n    migrations: CREATE INDEX i ON public.t USING btree ("a\\b")'
+    '\n    models:     CREATE INDEX """i""" ON public.t',
+    "table public.ünïcode only in models\n\tcolumn with a tab",
+    "constraint public.t.c: definition CHECK (a <> '''' AND b = '\"') ends in \"",
+]
+
+
+def test_what_is_written_reads_back_exactly_whatever_its_characters(tmp_path):
+    path = tmp_path / "parity-baseline.toml"
+    record(path, "schema", AWKWARD)
+    baseline = Baseline.load(path)
+    assert [e.difference for e in baseline.entries] == sorted(AWKWARD)
+    assert {e.reason for e in baseline.entries} == {NEW_REASON}
+    assert baseline.judge("schema", AWKWARD).new == []
+
+
+def test_writing_again_keeps_given_reasons_and_other_checks_and_drops_what_is_gone(tmp_path):
+    path = tmp_path / "parity-baseline.toml"
+    record(path, "schema", AWKWARD[:2])
+    record(path, "stairway", ["0004: the step failed"])
+    blocks = path.read_text().split("[[accepted]]")
+    path.write_text(  # the reviewer gives the index's entry a reason
+        "[[accepted]]".join(
+            b.replace(NEW_REASON, "ticket 12") if "index public.i" in b else b for b in blocks
+        )
+    )
+    record(path, "schema", AWKWARD[1:3])  # AWKWARD[0] is fixed, AWKWARD[2] is new
+    entries = {(e.check, e.difference): e.reason for e in Baseline.load(path).entries}
+    assert entries == {
+        ("schema", AWKWARD[1]): "ticket 12",
+        ("schema", AWKWARD[2]): NEW_REASON,
+        ("stairway", "0004: the step failed"): NEW_REASON,
+    }
+    record(path, "schema", [])
+    record(path, "stairway", [])
+    assert not path.exists()  # nothing accepted: no file
+
+
+def test_new_and_stale_fail_accepted_pass(tmp_path):
+    path = tmp_path / "parity-baseline.toml"
+    record(path, "schema", ["a", "b"])
+    in_use = BaselineInUse(Baseline.load(path), writing=False)
+    assert in_use.failure("schema", "differ", [Difference("a", "behaviour")]) == (
+        f"accepted in {path} but no longer found (remove them, or write the baseline again "
+        "with --pgdb-write-parity-baseline: it only shrinks):\n- schema: b"
+    )
+    failure = in_use.failure("schema", "differ", ["a", "b", "c"])
+    assert failure == "differ (2 more accepted in parity-baseline.toml):\n- c"
+    assert in_use.failure("schema", "differ", ["b", "a"]) is None
+    assert in_use.failure("stairway", "no", []) is None
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("[[accepted]]\ncheck = 'schema'\ndifference = 'x'\n", "has no reason"),
+        ("[[accepted]]\ncheck = 'schema'\ndifference = 'x'\nreason = '  '\n", "has no reason"),
+        ("[[accepted]]\ncheck = 'tables'\ndifference = 'x'\nreason = 'r'\n", "needs check"),
+        ("[[accepted]]\ncheck = 'schema'\nreason = 'r'\n", "needs check"),
+        ("accepted = [1]\n", "needs check"),
+        ("[[accepted]\n", "cannot be read"),
+        (b"\xff\xfe", "cannot be read"),
+    ],
+)
+def test_a_bad_file_is_refused_naming_it_and_what_to_do(tmp_path, content, says):
+    path = tmp_path / "parity-baseline.toml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(SettingsError, match=says) as raised:
+        Baseline.load(path)
+    assert str(path) in str(raised.value)
+
+
+def test_no_file_is_an_empty_baseline(tmp_path):
+    assert Baseline.load(tmp_path / "absent.toml").entries == ()
