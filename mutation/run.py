@@ -2,10 +2,12 @@
 
 Each mutant is one small change to one module (a flipped comparison, ``True`` for
 ``False``, a number off by one, an exception handler that no longer matches, a loop
-that never runs, a removed decorator), applied alone; the target's suites then run with
-``-x``. A mutant the suites fail on is *killed*; one they pass on *survived*: a bug the
-tests would let through, unless the change does not alter behaviour (an *equivalent*
-mutant, listed with its reason in ``mutation/equivalent.toml``).
+that never runs, a removed decorator — and, from ``mutation/operators.py``, a call or
+assignment deleted, an exception handler emptied, a returned value made ``None``),
+applied alone; the target's suites then run with ``-x``. A mutant the suites fail on
+is *killed*; one they pass on *survived*: a bug the tests would let through, unless
+the change does not alter behaviour (an *equivalent* mutant, listed with its reason in
+``mutation/equivalent.toml``).
 
 The tool is Cosmic Ray (https://github.com/sixty-north/cosmic-ray): it mutates the
 module's source file and imports nothing itself, so module-level definitions (the
@@ -14,9 +16,14 @@ mutmut 3's per-function trampolines cannot do. Mutants run one at a time, in a c
 the checkout (your files are never changed, even if the run is killed), on test
 databases of their own (``…_mutation_<target>_test``), so a parallel ``nox`` is not disturbed.
 
-Prints a table per module and, last, ``summary: mutation_score=<killed/(total -
-equivalent)> killed=<n> survived=<n> equivalent=<n>``; every survivor is listed with its
-diff. Exits 1 if a mutant survived that is not listed as equivalent.
+Targets: the app's modules (``config``, ``services``, ``models``) and every module of
+the plugin, each on its own tests first, then the fast suites (never the reliability
+suite). ``--changed [BASE]`` mutates only the lines a branch changed.
+
+Prints every survivor with its diff, the equivalent mutants with their reasons, a table
+per module and, last, ``summary: mutation_score=<killed/(total - equivalent)>
+killed=<n> survived=<n> equivalent=<n>``. Exits 1 if a module's score is under its
+floor: 100 % for the guard, 90 % for every other module.
 """
 
 from __future__ import annotations
@@ -59,6 +66,15 @@ class Target:
     suites: tuple[str, ...]  # what runs against each mutant, the likeliest killers first
 
 
+PLUGIN = "packages/pytest-flask-pgdb/src/pytest_flask_pgdb"
+PARITY_SUITES = (
+    "tests/machinery/test_parity_drift.py",
+    "tests/machinery/test_parity_stairway.py",
+    "packages/pytest-flask-pgdb/tests",
+    "tests/unit",
+    "tests/schema",
+)
+
 # pytest collects a file named twice only once: naming a module's own tests first makes
 # most mutants die in a second, without changing what a survivor has to pass.
 TARGETS = {
@@ -69,7 +85,7 @@ TARGETS = {
         ("tests/integration/test_constraints.py", "tests/unit", "tests/integration"),
     ),
     "cleanup": Target(
-        ("packages/pytest-flask-pgdb/src/pytest_flask_pgdb/reset/cleanup.py",),
+        (f"{PLUGIN}/reset/cleanup.py",),
         (
             "tests/machinery/test_cleanup_paths.py",
             "tests/integration/test_isolation.py",
@@ -78,7 +94,7 @@ TARGETS = {
         ),
     ),
     "guard": Target(
-        ("packages/pytest-flask-pgdb/src/pytest_flask_pgdb/databases/guard.py",),
+        (f"{PLUGIN}/databases/guard.py",),
         (
             "packages/pytest-flask-pgdb/tests/test_names.py",
             "tests/machinery/test_safety.py",
@@ -86,6 +102,41 @@ TARGETS = {
         ),
     ),
 }
+
+
+def _plugin_targets() -> dict[str, Target]:
+    """Every other module of the plugin, named by its path (``databases/lifecycle``): its
+    own tests first (files named after it), then the fast suites (parity's for parity)."""
+    targets = {}
+    named = {path for t in TARGETS.values() for path in t.paths}
+    for module in sorted((ROOT / PLUGIN).rglob("*.py")):
+        path = module.relative_to(ROOT).as_posix()
+        if path in named or not _has_code(module):
+            continue
+        stem = module.stem.strip("_") or module.parent.name
+        own = sorted(
+            found.relative_to(ROOT).as_posix()
+            for pattern in (f"test_{stem}*.py", f"test_*{stem}.py")
+            for folder in ("packages/pytest-flask-pgdb/tests", "tests/unit", "tests/machinery")
+            for found in (ROOT / folder).glob(pattern)
+        )
+        rest = PARITY_SUITES if "/parity/" in path else FAST_SUITES
+        name = module.relative_to(ROOT / PLUGIN).with_suffix("").as_posix()
+        targets[name] = Target((path,), (*dict.fromkeys(own), *rest))
+    return targets
+
+
+def _has_code(module: Path) -> bool:
+    """More than a docstring and imports: something a mutant could change."""
+    tree = ast.parse(module.read_text())
+    return any(
+        not isinstance(node, ast.Import | ast.ImportFrom)
+        and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        for node in tree.body
+    )
+
+
+TARGETS |= _plugin_targets()
 
 # Operators whose mutants say nothing about the tests: they insert or swap variable
 # names at random (the same source gives different mutants on every run).
@@ -118,6 +169,14 @@ def main(argv: list[str] | None = None) -> int:
         "tests as they are now (after writing a test for a survivor); refused if a mutated "
         "module changed since the session was made",
     )
+    parser.add_argument(
+        "--changed",
+        nargs="?",
+        const="main",
+        metavar="BASE",
+        help="mutate only the lines that differ from BASE (default main), committed or not: "
+        "the targets whose modules a branch changed, and only there",
+    )
     args = parser.parse_args(argv)
     if args.survivors and args.work is None:
         parser.error("--survivors needs --work, the directory of an earlier run")
@@ -125,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown target(s) {', '.join(unknown)}: choose from {', '.join(TARGETS)}")
     names = args.targets or list(TARGETS)
+    changed = _changed_lines(args.changed) if args.changed else None
+    if changed is not None:
+        names = [n for n in names if any(p in changed for p in _modules(TARGETS[n]))]
+        print(f"changed since {args.changed}: {', '.join(names) or 'no target'}", flush=True)
     equivalent = _load_equivalent()
     with contextlib.ExitStack() as stack:
         work = args.work or Path(
@@ -134,12 +197,66 @@ def main(argv: list[str] | None = None) -> int:
         mutants: list[Mutant] = []
         for name in names:
             print(f"== {name}: {', '.join(TARGETS[name].paths)}", flush=True)
-            env = _environment(checkout, f"mutation_{name}")
+            env = _environment(checkout, f"mutation_{name.replace('/', '_')}")
             mutants += _run_target(
-                TARGETS[name], checkout, work / name, env, equivalent, args.survivors
+                TARGETS[name], checkout, work / name, env, equivalent, args.survivors, changed
             )
-    _print_report(mutants)
-    return 1 if any(m.outcome == "survived" for m in mutants) else 0
+    return _print_report(mutants, equivalent)
+
+
+def _modules(target: Target) -> list[str]:
+    """The module files a target mutates, relative to the checkout."""
+    files = []
+    for path in target.paths:
+        found = [ROOT / path] if path.endswith(".py") else sorted((ROOT / path).rglob("*.py"))
+        files += [f.relative_to(ROOT).as_posix() for f in found]
+    return files
+
+
+def _changed_lines(base: str) -> dict[str, set[int]]:
+    """The lines of each Python file that differ from ``base`` (the working tree's)."""
+    try:
+        diff = subprocess.run(
+            ["git", "diff", "-U0", "--no-color", base, "--", "*.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"--changed {base}: git diff failed: {exc.stderr.strip()}")
+    return _added_lines(diff)
+
+
+def _added_lines(diff: str) -> dict[str, set[int]]:
+    """The new side's line numbers of each file in a ``git diff -U0``."""
+    lines: dict[str, set[int]] = {}
+    current = None
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            current = line[6:] if line.startswith("+++ b/") else None
+        elif line.startswith("@@") and current is not None:
+            added = line.split("+", 1)[1].split(" ", 1)[0]
+            start, _, count = added.partition(",")
+            span = range(int(start), int(start) + int(count or 1))
+            lines.setdefault(current, set()).update(span)
+    return lines
+
+
+def _skip_unchanged_lines(session: Path, changed: dict[str, set[int]]) -> None:
+    """Mutants on lines ``--changed`` did not find changed are never run."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session), mode=WorkDB.Mode.open) as db:
+        for item in db.pending_work_items:
+            [mutation] = item.mutations
+            touched = set(range(mutation.start_pos[0], mutation.end_pos[0] + 1))
+            if not touched & changed.get(Path(mutation.module_path).as_posix(), set()):
+                db.set_result(
+                    item.job_id,
+                    WorkResult(output="unchanged", worker_outcome=WorkerOutcome.SKIPPED),
+                )
 
 
 def _copy_checkout(destination: Path) -> Path:
@@ -189,8 +306,9 @@ def _run_target(
     checkout: Path,
     work: Path,
     env: dict[str, str],
-    equivalent: set[tuple],
+    equivalent: dict[tuple, str],
     survivors_only: bool = False,
+    changed: dict[str, set[int]] | None = None,
 ) -> list[Mutant]:
     work.mkdir(parents=True, exist_ok=True)
     session = work / "session.sqlite"
@@ -218,20 +336,22 @@ def _run_target(
         "[cosmic-ray.filters.operators-filter]\n"
         f"exclude-operators = {list(EXCLUDED_OPERATORS)!r}\n"
     )
-    cosmic = Path(sys.executable).parent
+    cosmic = [sys.executable, "-m", "mutation.cosmic"]  # with our deletion operators
     if survivors_only:
         with sqlite3.connect(session) as db:  # survivors become pending work again
             db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
     else:
-        for tool, *args in (
-            ("cosmic-ray", "init", "--force", config, session),
-            ("cr-filter-operators", session, config),
+        for args in (
+            ("init", "--force", config, session),
+            ("--filter-operators", session, config),
         ):
-            subprocess.run([str(cosmic / tool), *map(str, args)], cwd=checkout, env=env, check=True)
+            subprocess.run([*cosmic, *map(str, args)], cwd=checkout, env=env, check=True)
         _skip_signature_annotations(session, checkout)
+        if changed is not None:
+            _skip_unchanged_lines(session, changed)
         sources.write_text(_sources_digest(target, checkout))
     subprocess.run(
-        [str(cosmic / "cosmic-ray"), "exec", str(config), str(session)],
+        [*cosmic, "exec", str(config), str(session)],
         cwd=checkout,
         env=env,
         check=True,
@@ -293,7 +413,7 @@ def _signature_annotation_spans(source: str) -> list[tuple[tuple[int, int], tupl
     return spans
 
 
-def _read_session(session: Path, equivalent: set[tuple]) -> list[Mutant]:
+def _read_session(session: Path, equivalent: dict[tuple, str]) -> list[Mutant]:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
@@ -324,8 +444,9 @@ def _mutated_line(diff: str) -> str:
     return next((line for line in added if not line.startswith("++")), "")
 
 
-def _load_equivalent() -> set[tuple]:
-    """(module, line, operator, the mutated line) of each mutant listed as equivalent."""
+def _load_equivalent() -> dict[tuple, str]:
+    """(module, line, operator, the mutated line) of each mutant listed as equivalent,
+    with the reason why it cannot change behaviour."""
     entries = tomllib.loads(EQUIVALENT_FILE.read_text()).get("equivalent", [])
     for entry in entries:
         missing = [
@@ -336,29 +457,52 @@ def _load_equivalent() -> set[tuple]:
                 f"{EQUIVALENT_FILE}: every equivalent mutant needs a module, line, operator, "
                 f"mutated line and reason; missing {', '.join(missing)} in {entry}"
             )
-    return {(e["module"], e["line"], e["operator"], e["mutated"]) for e in entries}
+    return {(e["module"], e["line"], e["operator"], e["mutated"]): e["reason"] for e in entries}
 
 
-def _print_report(mutants: list[Mutant]) -> None:
+# The share of non-equivalent mutants a module's suites must kill (the rest: 90 %).
+FLOORS = {f"{PLUGIN}/databases/guard.py": 1.0}
+DEFAULT_FLOOR = 0.9
+
+
+def _print_report(mutants: list[Mutant], equivalent: dict[tuple, str]) -> int:
+    """Survivors with their diffs, the equivalent mutants with their reasons, a table per
+    module and the summary line; 1 if a module's score is under its floor."""
     for mutant in mutants:
         if mutant.outcome == "survived":
             print(f"\nSURVIVED {mutant.module}:{mutant.line} {mutant.operator}")
             print(mutant.diff.rstrip())
             print(f"mutated line (for mutation/equivalent.toml): {_mutated_line(mutant.diff)}")
+    seen = [m for m in mutants if m.outcome == "equivalent"]
+    if seen:
+        print("\nequivalent (not counted):")
+    for mutant in seen:
+        key = (mutant.module, mutant.line, mutant.operator, _mutated_line(mutant.diff))
+        print(f"  {mutant.module}:{mutant.line} {mutant.operator}: {equivalent[key]}")
     print(f"\n{'module':<48} {'total':>6} {'killed':>7} {'survived':>9} {'equiv.':>7} {'score':>7}")
     by_module: dict[str, Counter[str]] = {}
     for mutant in mutants:
         by_module.setdefault(mutant.module, Counter())[mutant.outcome] += 1
+    under = []
     for module, counts in sorted(by_module.items()):
-        print(_row(module, counts))
+        floor = FLOORS.get(module, DEFAULT_FLOOR)
+        below = _score(counts) < floor
+        print(_row(module, counts) + (f"  under {floor:.0%}" if below else ""))
+        under += [module] if below else []
     total = Counter(m.outcome for m in mutants)
     print(_row("all", total))
     killed = total["killed"] + total["incompetent"]
-    scored = sum(total.values()) - total["equivalent"]
     print(
-        f"summary: mutation_score={killed / scored if scored else 1:.3f} killed={killed} "
+        f"summary: mutation_score={_score(total):.3f} killed={killed} "
         f"survived={total['survived']} equivalent={total['equivalent']}"
     )
+    return 1 if under else 0
+
+
+def _score(counts: Counter[str]) -> float:
+    killed = counts["killed"] + counts["incompetent"]
+    scored = sum(counts.values()) - counts["equivalent"]
+    return killed / scored if scored else 1.0
 
 
 def _row(name: str, counts: Counter[str]) -> str:

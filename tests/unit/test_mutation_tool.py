@@ -44,7 +44,7 @@ def test_an_equivalent_mutant_without_a_reason_is_refused(tmp_path, monkeypatch)
     with pytest.raises(SystemExit, match="missing reason"):
         run._load_equivalent()
     listed.write_text(listed.read_text() + 'reason = "selects one column"\n')
-    assert run._load_equivalent() == {("m.py", 3, "core/X", "x[-1]")}
+    assert run._load_equivalent() == {("m.py", 3, "core/X", "x[-1]"): "selects one column"}
 
 
 def test_an_equivalent_entry_names_one_mutant_by_its_mutated_line():
@@ -73,3 +73,32 @@ def test_the_suites_run_under_the_interpreter_of_the_session(tmp_path, monkeypat
     monkeypatch.setenv("PATH", "/usr/bin")
     env = run._environment(tmp_path, "mutation_x")
     assert env["PATH"].split(os.pathsep) == [str(Path(sys.executable).parent), "/usr/bin"]
+
+
+def test_every_module_of_the_plugin_with_code_is_a_target():
+    plugin = Path(run.ROOT, run.PLUGIN)
+    modules = {p.relative_to(run.ROOT).as_posix() for p in plugin.rglob("*.py") if run._has_code(p)}
+    targeted = {path for target in run.TARGETS.values() for path in target.paths}
+    assert modules - targeted == set()
+    assert f"{run.PLUGIN}/databases/lifecycle.py" in targeted  # never in a run before
+    assert run.TARGETS["reset/fence"].suites[-1] in run.FAST_SUITES  # not reliability
+    assert "tests/machinery/test_parity_drift.py" in run.TARGETS["parity/snapshot"].suites
+
+
+def test_changed_lines_are_the_new_side_of_each_hunk():
+    diff = (
+        "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -3 +3,2 @@ def f():\n"
+        "-    x\n+    y\n+    z\n@@ -10,2 +11 @@\n-a\n-b\n+c\n@@ -20 +20,0 @@\n-gone\n"
+        "diff --git a/n.py b/n.py\n--- /dev/null\n+++ b/n.py\n@@ -0,0 +1,2 @@\n+1\n+2\n"
+    )
+    assert run._added_lines(diff) == {"m.py": {3, 4, 11}, "n.py": {1, 2}}
+
+
+def test_the_guard_must_be_all_killed_and_the_rest_nine_in_ten(capsys):
+    guard = f"{run.PLUGIN}/databases/guard.py"
+    nine = [run.Mutant("m.py", n, "op", "killed", "") for n in range(9)]
+    one = [run.Mutant("m.py", 9, "op", "survived", "")]
+    assert run._print_report([*nine, *one], {}) == 0
+    assert run._print_report([*nine, *one, *one], {}) == 1  # 9 of 11: under 90 %
+    assert run._print_report([run.Mutant(guard, 1, "op", "survived", ""), *nine], {}) == 1
+    assert "under 100%" in capsys.readouterr().out

@@ -81,6 +81,16 @@ def test_a_bad_file_is_refused_naming_it_and_what_to_do(tmp_path, content, says)
     with pytest.raises(SettingsError, match=says) as raised:
         Baseline.load(path)
     assert str(path) in str(raised.value)
+    if "accepted" in str(content) and says != "cannot be read":
+        assert "entry 1 " in str(raised.value)  # counted as a reader counts: from one
+
+
+def test_the_entry_at_fault_is_named_by_its_place(tmp_path):
+    path = tmp_path / "parity-baseline.toml"
+    good = "[[accepted]]\ncheck = 'schema'\ndifference = 'x'\nreason = 'r'\n"
+    path.write_text(good + good.replace("reason = 'r'", "reason = ''"))
+    with pytest.raises(SettingsError, match=r"entry 2 \(schema\) has no reason"):
+        Baseline.load(path)
 
 
 def test_no_file_is_an_empty_baseline(tmp_path):
