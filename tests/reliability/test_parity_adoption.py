@@ -103,13 +103,22 @@ def run_schema_suite(reliability, project: Path, *args: str, **env: str):
     return reliability.run(command, reliability.env(**env))
 
 
-def assert_one_failure(result) -> None:
-    """The run failed with exactly one failed test and no error."""
+def assert_one_failure(result) -> str:
+    """The run failed with exactly one failed test, no error and no traceback of
+    pytest's or a library's: the FAILED line."""
     assert result.returncode == 1, result.output
     counts = outcome(result.output)
     assert counts.get("failed") == 1, result.output
     assert "error" not in counts, result.output
     assert "errors" not in counts, result.output
+    for noise in ("INTERNALERROR", "Traceback", "SystemExit"):
+        assert noise not in result.output, result.output
+    [failed] = lines_starting("FAILED", result.output)
+    return failed
+
+
+def lines_starting(prefix: str, output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith(prefix)]
 
 
 def outcome(output: str) -> dict[str, int]:
@@ -122,16 +131,12 @@ def outcome(output: str) -> dict[str, int]:
 def test_two_heads_fail_one_check_and_skip_the_others_saying_why(reliability, tmp_path):
     project = adopting_project(tmp_path, REVISION.format(parent="0005", downgrade=REVERSES))
     result = run_schema_suite(reliability, project, "-n", "2")
-    assert_one_failure(result)
+    assert "test_migrations_have_one_head" in assert_one_failure(result)
     assert outcome(result.output).get("skipped", 0) >= 3, result.output
-    [failed] = [line for line in result.output.splitlines() if line.startswith("FAILED")]
-    assert "test_migrations_have_one_head" in failed
     assert "the migrations have 2 heads (0006, 0007): merge them" in result.output
-    skips = [line for line in result.output.splitlines() if line.startswith("SKIPPED")]
+    skips = lines_starting("SKIPPED", result.output)
     assert skips, result.output
     assert all("2 heads" in line for line in skips), result.output
-    assert "INTERNALERROR" not in result.output
-    assert "SystemExit" not in result.output
     assert len(result.output.splitlines()) < 40, result.output
 
 
@@ -139,16 +144,13 @@ def test_two_heads_fail_one_check_and_skip_the_others_saying_why(reliability, tm
 def test_a_forgotten_drop_index_fails_the_stairway_only_naming_the_revision(reliability, tmp_path):
     project = adopting_project(tmp_path, REVISION.format(parent="0006", downgrade=FORGOTTEN))
     result = run_schema_suite(reliability, project, PLANTED_INDEX="1")
-    assert_one_failure(result)
-    [failed] = [line for line in result.output.splitlines() if line.startswith("FAILED")]
-    assert "test_every_migration_goes_down_and_up_again" in failed
+    assert "test_every_migration_goes_down_and_up_again" in assert_one_failure(result)
     assert "the downgrade of 0007 does not give back the schema before it" in result.output
     assert "index public.ix_projects_github_repo only in after downgrade" in result.output
     # The data test's step down and up fails too, but on an empty database as well:
     # it is skipped naming the stairway, not a second failure.
-    skipped = [line for line in result.output.splitlines() if line.startswith("SKIPPED")]
+    skipped = lines_starting("SKIPPED", result.output)
     assert any("the stairway check fails on it" in line for line in skipped), result.output
-    assert "Traceback" not in result.output
     assert len(result.output.splitlines()) < 40, result.output
 
 
@@ -201,5 +203,4 @@ def test_without_a_matching_pg_dump_the_closing_lines_say_the_backstop_did_not_r
     closing = result.output.splitlines()[-4:]
     assert any("schema parity: the pg_dump backstop did not run" in line for line in closing)
     in_ci = run_schema_suite(reliability, project, PLANTED_NO_PG_DUMP="1", CI="true")
-    assert_one_failure(in_ci)
-    assert "test_the_pg_dump_backstop_ran" in in_ci.output
+    assert "test_the_pg_dump_backstop_ran" in assert_one_failure(in_ci)

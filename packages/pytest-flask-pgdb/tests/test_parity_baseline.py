@@ -95,3 +95,12 @@ def test_the_entry_at_fault_is_named_by_its_place(tmp_path):
 
 def test_no_file_is_an_empty_baseline(tmp_path):
     assert Baseline.load(tmp_path / "absent.toml").entries == ()
+
+
+def test_a_baseline_that_cannot_be_written_says_so_in_one_line(tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    in_use = BaselineInUse(Baseline(blocked / "parity-baseline.toml", ()), writing=True)
+    failure = in_use.failure("schema", "differ", ["a"])
+    assert failure.startswith(f"cannot write the parity baseline {blocked}/parity-baseline.toml: ")
+    assert "\n" not in failure

@@ -156,7 +156,10 @@ class BaselineInUse:
         """What a check that found ``found`` fails with (None: it passes). Writing,
         every check passes and ``found`` becomes its accepted differences."""
         if self.writing:
-            record(self.baseline.path, check, [str(f) for f in found])
+            try:
+                record(self.baseline.path, check, [str(f) for f in found])
+            except OSError as exc:
+                return f"cannot write the parity baseline {self.baseline.path}: {exc}"
             return None
         verdict = self.baseline.judge(check, [str(f) for f in found])
         new = [f for f in found if str(f) in set(verdict.new)]
