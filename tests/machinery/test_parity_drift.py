@@ -425,3 +425,20 @@ def test_pg_dump_normalisation_keeps_the_schema_and_drops_the_noise():
         "    id integer NOT NULL\n);",
         "CREATE UNLOGGED TABLE public.u (\n    z integer\n)\nWITH (fillfactor='70');",
     ]
+
+
+def test_a_table_on_one_side_only_is_the_schemas_difference_not_column_orders(
+    models_connection,
+):
+    before = parity.Schema(take_snapshot(models_connection), None)
+    models_connection.exec_driver_sql(
+        "CREATE TABLE probe_extra (a int); "
+        "ALTER TABLE probe DROP COLUMN kind; ALTER TABLE probe ADD COLUMN kind varchar(50)"
+    )
+    after = parity.Schema(take_snapshot(models_connection), None)
+    for left, right in ((before, after), (after, before)):
+        [reordered] = parity.column_order_differences(left, right)
+        assert reordered.text.startswith("column order public.probe: columns")
+    assert [d.text.splitlines()[0] for d in parity.schema_differences(before, after)] == [
+        "table public.probe_extra only in models"
+    ]

@@ -104,3 +104,23 @@ def test_a_baseline_that_cannot_be_written_says_so_in_one_line(tmp_path):
     failure = in_use.failure("schema", "differ", ["a"])
     assert failure.startswith(f"cannot write the parity baseline {blocked}/parity-baseline.toml: ")
     assert "\n" not in failure
+
+
+def test_each_check_has_its_own_entries(tmp_path):
+    """The same words found by two checks are two entries: a reason, a stale entry and
+    a rewrite of one check never reach the other's."""
+    path = tmp_path / "parity-baseline.toml"
+    record(path, "stairway", ["same words"])
+    path.write_text(path.read_text().replace(NEW_REASON, "the stairway's reason"))
+    record(path, "schema", ["same words"])
+    reasons = {(e.check, e.reason) for e in Baseline.load(path).entries}
+    assert reasons == {("stairway", "the stairway's reason"), ("schema", NEW_REASON)}
+    in_use = BaselineInUse(Baseline.load(path), writing=False)
+    assert in_use.failure("autogenerate", "differ", []) is None  # no entry of its own
+    assert in_use.failure("column order", "differ", []) is None
+
+
+def test_writing_nothing_where_there_is_no_file_leaves_none(tmp_path):
+    path = tmp_path / "parity-baseline.toml"
+    assert record(path, "schema", []) == 0
+    assert not path.exists()
