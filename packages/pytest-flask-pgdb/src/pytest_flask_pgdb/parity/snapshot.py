@@ -13,13 +13,14 @@ identity, generated, storage, compression, statistics), column order, constraint
 indexes (and their expression columns' statistics targets), sequences and their options,
 views and materialised views, triggers and their enabled state, rules, policies,
 functions, procedures and aggregates, enums, domains, range and composite types,
-extended statistics, publications, collations, text search configurations, event
-triggers, default privileges — with the grants and the comment of each. Objects an
+extended statistics, publications, collations, text search configurations and
+dictionaries, operators and operator classes, casts, foreign data wrappers and servers,
+event triggers, default privileges — with the grants and the comment of each. Objects an
 extension created are described by the extension. Definitions come from the server's
 own ``pg_get_*def`` functions, so both sides are rendered the same way.
 ``alembic_version`` and the schema the test machinery keeps in its databases are left
-out; what the snapshot does not read (row filters of publications, operators, casts,
-foreign servers…) the ``pg_dump`` backstop sees.
+out; what the snapshot does not read (row filters of publications, operator families,
+conversions, user mappings, security labels…) the ``pg_dump`` backstop sees.
 """
 
 from __future__ import annotations
@@ -312,7 +313,8 @@ WHERE NOT EXISTS (SELECT 1 FROM member m
                   WHERE m.classid = 'pg_collation'::regclass AND m.objid = c.oid)
 UNION ALL
 SELECT 'text search configuration', format('%I.%I', ns.nspname, c.cfgname), json_build_object(
-    'parser', c.cfgparser::regproc::text,
+    'parser', (SELECT format('%I.%I', pn.nspname, p.prsname) FROM pg_ts_parser p
+               JOIN pg_namespace pn ON pn.oid = p.prsnamespace WHERE p.oid = c.cfgparser),
     'mappings', (SELECT string_agg(format('%s %s', k.alias, m.mapdict::regdictionary),
                                    ', ' ORDER BY m.maptokentype, m.mapseqno)
                  FROM pg_ts_config_map m
@@ -322,6 +324,76 @@ SELECT 'text search configuration', format('%I.%I', ns.nspname, c.cfgname), json
 FROM pg_ts_config c JOIN ns ON ns.oid = c.cfgnamespace
 WHERE NOT EXISTS (SELECT 1 FROM member m
                   WHERE m.classid = 'pg_ts_config'::regclass AND m.objid = c.oid)
+UNION ALL
+SELECT 'text search dictionary', format('%I.%I', ns.nspname, d.dictname), json_build_object(
+    'template', (SELECT format('%I.%I', tn.nspname, t.tmplname) FROM pg_ts_template t
+                 JOIN pg_namespace tn ON tn.oid = t.tmplnamespace WHERE t.oid = d.dicttemplate),
+    'options', d.dictinitoption,
+    'comment', obj_description(d.oid, 'pg_ts_dict'))
+FROM pg_ts_dict d JOIN ns ON ns.oid = d.dictnamespace
+WHERE NOT EXISTS (SELECT 1 FROM member m
+                  WHERE m.classid = 'pg_ts_dict'::regclass AND m.objid = d.oid)
+UNION ALL
+SELECT 'operator', format('%I.%s(%s, %s)', ns.nspname, o.oprname,
+                          coalesce(format_type(nullif(o.oprleft, 0), NULL), 'NONE'),
+                          format_type(o.oprright, NULL)), json_build_object(
+    'function', o.oprcode::regprocedure::text, 'result', format_type(o.oprresult, NULL),
+    'commutator', nullif(o.oprcom, 0)::regoperator::text,
+    'negator', nullif(o.oprnegate, 0)::regoperator::text,
+    'restrict', nullif(o.oprrest::oid, 0)::regproc::text,
+    'join', nullif(o.oprjoin::oid, 0)::regproc::text,
+    'hashes', CASE WHEN o.oprcanhash THEN 'yes' END,
+    'merges', CASE WHEN o.oprcanmerge THEN 'yes' END,
+    'comment', obj_description(o.oid, 'pg_operator'))
+FROM pg_operator o JOIN ns ON ns.oid = o.oprnamespace
+WHERE NOT EXISTS (SELECT 1 FROM member m
+                  WHERE m.classid = 'pg_operator'::regclass AND m.objid = o.oid)
+UNION ALL
+SELECT 'operator class', format('%I.%I USING %s', ns.nspname, c.opcname, am.amname),
+    json_build_object(
+    'type', format_type(c.opcintype, NULL), 'default', CASE WHEN c.opcdefault THEN 'yes' END,
+    'family', (SELECT format('%I.%I', fn.nspname, f.opfname) FROM pg_opfamily f
+               JOIN pg_namespace fn ON fn.oid = f.opfnamespace WHERE f.oid = c.opcfamily),
+    'operators', (SELECT string_agg(format('%s %s', o.amopstrategy, o.amopopr::regoperator),
+                                    ', ' ORDER BY o.amopstrategy, o.amopopr::regoperator::text)
+                  FROM pg_amop o WHERE o.amopfamily = c.opcfamily
+                  AND o.amoplefttype = c.opcintype AND o.amoprighttype = c.opcintype),
+    'functions', (SELECT string_agg(format('%s %s', p.amprocnum, p.amproc::regprocedure),
+                                    ', ' ORDER BY p.amprocnum)
+                  FROM pg_amproc p WHERE p.amprocfamily = c.opcfamily
+                  AND p.amproclefttype = c.opcintype AND p.amprocrighttype = c.opcintype),
+    'comment', obj_description(c.oid, 'pg_opclass'))
+FROM pg_opclass c JOIN ns ON ns.oid = c.opcnamespace JOIN pg_am am ON am.oid = c.opcmethod
+WHERE NOT EXISTS (SELECT 1 FROM member m
+                  WHERE m.classid = 'pg_opclass'::regclass AND m.objid = c.oid)
+UNION ALL
+-- casts and foreign data wrappers belong to no schema: those made after initdb, by no
+-- extension (pg_dump's rule for casts)
+SELECT 'cast', format('(%s AS %s)', format_type(c.castsource, NULL),
+                      format_type(c.casttarget, NULL)), json_build_object(
+    'function', nullif(c.castfunc, 0)::regprocedure::text,
+    'context', CASE c.castcontext WHEN 'e' THEN 'explicit' WHEN 'a' THEN 'assignment'
+                                  ELSE 'implicit' END,
+    'method', CASE c.castmethod WHEN 'b' THEN 'binary' WHEN 'i' THEN 'inout' END,
+    'comment', obj_description(c.oid, 'pg_cast'))
+FROM pg_cast c
+WHERE c.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM member m
+                                     WHERE m.classid = 'pg_cast'::regclass AND m.objid = c.oid)
+UNION ALL
+SELECT 'foreign data wrapper', quote_ident(w.fdwname), json_build_object(
+    'handler', nullif(w.fdwhandler, 0)::regproc::text,
+    'validator', nullif(w.fdwvalidator, 0)::regproc::text,
+    'options', array_to_string(w.fdwoptions, ', '),
+    'comment', obj_description(w.oid, 'pg_foreign_data_wrapper'))
+FROM pg_foreign_data_wrapper w
+WHERE NOT EXISTS (SELECT 1 FROM member m WHERE m.classid = 'pg_foreign_data_wrapper'::regclass
+                  AND m.objid = w.oid)
+UNION ALL
+SELECT 'foreign server', quote_ident(s.srvname), json_build_object(
+    'wrapper', (SELECT quote_ident(fdwname) FROM pg_foreign_data_wrapper WHERE oid = s.srvfdw),
+    'type', s.srvtype, 'version', s.srvversion, 'options', array_to_string(s.srvoptions, ', '),
+    'comment', obj_description(s.oid, 'pg_foreign_server'))
+FROM pg_foreign_server s
 UNION ALL
 SELECT 'default privileges',
        pg_get_userbyid(d.defaclrole) || coalesce(' in ' || quote_ident(n.nspname), '')
