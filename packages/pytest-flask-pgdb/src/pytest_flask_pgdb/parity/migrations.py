@@ -56,15 +56,7 @@ class Migrations:
         return ScriptDirectory(str(self.directory))
 
     def several_heads(self) -> str | None:
-        """Why the history cannot be run to one head, or None: ``flask db upgrade``
-        refuses several heads (as it refuses several bases' heads)."""
-        heads = self.script_directory().get_heads()
-        if len(heads) < 2:
-            return None
-        return (
-            f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}): merge "
-            "them (flask db merge heads)"
-        )
+        return several_heads(self.script_directory())
 
     def revisions_in_order(self) -> list[Script]:
         """Every revision from the first to head."""
@@ -110,6 +102,18 @@ class Steps:
 
     def downgrade(self, revision: str = "-1") -> None:
         _run(flask_migrate.downgrade, self.directory, revision)
+
+
+def several_heads(script: ScriptDirectory) -> str | None:
+    """Why the history cannot be run to one head, or None: ``flask db upgrade`` refuses
+    several heads."""
+    heads = script.get_heads()
+    if len(heads) < 2:
+        return None
+    return (
+        f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}): merge "
+        "them (flask db merge heads)"
+    )
 
 
 class MigrationError(RuntimeError):
