@@ -124,3 +124,11 @@ def test_writing_nothing_where_there_is_no_file_leaves_none(tmp_path):
     path = tmp_path / "parity-baseline.toml"
     assert record(path, "schema", []) == 0
     assert not path.exists()
+
+
+def test_a_reason_with_control_characters_survives_a_rewrite(tmp_path):
+    path = tmp_path / "parity-baseline.toml"
+    record(path, "schema", ["a"])
+    path.write_text(path.read_text().replace(NEW_REASON, "ticket\\t12\\u0007"))
+    record(path, "schema", ["a", "b"])  # written again: the reason kept, still valid TOML
+    assert {e.reason for e in Baseline.load(path).entries} == {"ticket\t12\x07", NEW_REASON}
