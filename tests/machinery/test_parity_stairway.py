@@ -58,3 +58,92 @@ def test_alembics_refusal_is_an_error_naming_the_command_not_a_system_exit(
     url = pgdb_make_database("refused").url
     with pytest.raises(MigrationError, match=r"^flask db upgrade no_such_revision: .*'no_such_"):
         pgdb_migrations.upgrade(url, "no_such_revision")
+
+
+REVISION = '''"""planted"""
+from alembic import op
+
+revision = "{revision}"
+down_revision = "{parent}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    {upgrade}
+
+
+def downgrade():
+    {downgrade}
+'''
+BROKEN = "op.execute('SELECT no_such_function()')"
+A_TABLE = "op.execute('CREATE TABLE planted (id int)')"
+NO_TABLE = "op.execute('DROP TABLE planted')"
+# A comment that differs on every upgrade: the downgrade gives the schema back, but
+# upgrading again does not build what the first upgrade built.
+RANDOM_COMMENT = (
+    "op.execute(\"DO $$ BEGIN EXECUTE format('COMMENT ON TABLE projects IS %L', "
+    'clock_timestamp()::text || random()::text); END $$")'
+)
+
+
+def history_plus(tmp_path: Path, *steps: tuple[str, str]) -> Path:
+    """Our history with revisions 0007, 0008, … added: ``(upgrade, downgrade)`` each."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(HISTORY, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for number, (upgrade, downgrade) in enumerate(steps, 7):
+        source = REVISION.format(
+            revision=f"{number:04}", parent=f"{number - 1:04}", upgrade=upgrade, downgrade=downgrade
+        )
+        (copy / "versions" / f"{number:04}_planted.py").write_text(source)
+    return copy
+
+
+# pgdb_make_database gives a label's database to the whole session: each walk's are new.
+LABELS = (f"plantedsteps{n}" for n in itertools.count())
+
+
+def walk(pgdb_make_database, pgdb_app_factory, history):
+    return stairway.walk(
+        Migrations(history, pgdb_app_factory), lambda: pgdb_make_database(next(LABELS)).url, None
+    )
+
+
+def test_a_downgrade_that_fails_is_named_and_the_walk_goes_on(
+    tmp_path, pgdb_make_database, pgdb_app_factory
+):
+    history = history_plus(tmp_path, (A_TABLE, BROKEN), (A_TABLE.replace("planted", "p2"), "pass"))
+    problems, at_head = walk(pgdb_make_database, pgdb_app_factory, history)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("0007: the step failed: UndefinedFunction: function ")
+    # 0008 was walked too (from a fresh database at 0007): its downgrade forgets p2.
+    assert problems[1].startswith("the downgrade of 0008 does not give back the schema")
+    assert {"public.planted", "public.p2"} <= set(at_head.snapshot.names("table"))
+
+
+def test_an_upgrade_that_fails_ends_the_walk_naming_it(
+    tmp_path, pgdb_make_database, pgdb_app_factory
+):
+    history = history_plus(tmp_path, (BROKEN, "pass"), (A_TABLE, NO_TABLE))
+    problems, at_head = walk(pgdb_make_database, pgdb_app_factory, history)
+    assert at_head is None
+    assert [p.split(":", 2)[:2] for p in problems] == [
+        ["0007", " the step failed"],
+        ["0007", " the upgrade to it fails"],
+    ]
+    assert all("UndefinedFunction" in p for p in problems)
+
+
+def test_an_upgrade_that_builds_something_else_the_second_time_is_named(
+    tmp_path, pgdb_make_database, pgdb_app_factory
+):
+    history = history_plus(
+        tmp_path, (RANDOM_COMMENT, "op.execute('COMMENT ON TABLE projects IS NULL')")
+    )
+    problems, at_head = walk(pgdb_make_database, pgdb_app_factory, history)
+    [problem] = problems
+    assert problem.startswith(
+        "0007: upgrade, downgrade, upgrade does not give the same schema:\n"
+    ), problem
+    assert "table public.projects: comment — first upgrade: " in problem
+    assert at_head is not None
