@@ -118,6 +118,9 @@ def test_each_check_has_its_own_entries(tmp_path):
     in_use = BaselineInUse(Baseline.load(path), writing=False)
     assert in_use.failure("autogenerate", "differ", []) is None  # no entry of its own
     assert in_use.failure("column order", "differ", []) is None
+    # ... and accepts nothing for another check
+    assert in_use.failure("autogenerate", "differ", ["same words"]) == "differ:\n- same words"
+    assert in_use.failure("column order", "differ", ["same words"]) == "differ:\n- same words"
 
 
 def test_writing_nothing_where_there_is_no_file_leaves_none(tmp_path):
