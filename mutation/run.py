@@ -340,6 +340,7 @@ def _run_target(
     if survivors_only:
         with sqlite3.connect(session) as db:  # survivors become pending work again
             db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+        _settle_listed_equivalents(session, checkout, equivalent)
     else:
         for args in (
             ("init", "--force", config, session),
@@ -347,6 +348,7 @@ def _run_target(
         ):
             subprocess.run([*cosmic, *map(str, args)], cwd=checkout, env=env, check=True)
         _skip_signature_annotations(session, checkout)
+        _settle_listed_equivalents(session, checkout, equivalent)
         if changed is not None:
             _skip_unchanged_lines(session, changed)
         sources.write_text(_sources_digest(target, checkout))
@@ -394,6 +396,46 @@ def _skip_signature_annotations(session: Path, checkout: Path) -> None:
                 db.set_result(
                     item.job_id,
                     WorkResult(output="signature annotation", worker_outcome=WorkerOutcome.SKIPPED),
+                )
+
+
+def _settle_listed_equivalents(
+    session: Path, checkout: Path, equivalent: dict[tuple, str]
+) -> None:
+    """Mutants listed in ``equivalent.toml`` are recorded as made, not run: no test can
+    kill them, and each would otherwise run every suite to the end."""
+    from cosmic_ray import plugins
+    from cosmic_ray.mutating import MutationVisitor, _make_diff
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    from mutation.cosmic import PROVIDER
+    from mutation.operators import Provider
+
+    plugins.OPERATOR_PROVIDERS.setdefault(PROVIDER, Provider())
+    listed = {key[:3] for key in equivalent}
+    with use_db(str(session), mode=WorkDB.Mode.open) as db:
+        for item in db.pending_work_items:
+            [mutation] = item.mutations
+            module = Path(mutation.module_path).as_posix()
+            if (module, mutation.start_pos[0], mutation.operator_name) not in listed:
+                continue
+            source = (checkout / module).read_text()
+            operator = plugins.get_operator(mutation.operator_name)()
+            mutated = MutationVisitor.mutate_code(source, operator, mutation.occurrence)
+            if mutated is None:
+                continue
+            diff = "\n".join(_make_diff(source, mutated, module))
+            key = (module, mutation.start_pos[0], mutation.operator_name, _mutated_line(diff))
+            if key in equivalent:
+                db.set_result(
+                    item.job_id,
+                    WorkResult(
+                        output="listed in mutation/equivalent.toml: not run",
+                        diff=diff,
+                        worker_outcome=WorkerOutcome.NORMAL,
+                        test_outcome=TestOutcome.SURVIVED,
+                    ),
                 )
 
 
