@@ -147,3 +147,43 @@ def test_an_upgrade_that_builds_something_else_the_second_time_is_named(
     ), problem
     assert "table public.projects: comment — first upgrade: " in problem
     assert at_head is not None
+
+
+def test_the_stairway_check_fails_on_a_bad_revision_and_on_a_head_unlike_flask_db_upgrade(
+    tmp_path, pgdb_make_database, pgdb_app_factory
+):
+    """The check as pytest calls it, on a planted history: the walk's problems fail it,
+    and so does a head that differs from the migrated schema it is given."""
+    from pytest_flask_pgdb.parity.baseline import Baseline, BaselineInUse
+    from pytest_flask_pgdb.parity.checks import test_every_migration_goes_down_and_up_again
+    from pytest_flask_pgdb.parity.compare import Schema
+    from pytest_flask_pgdb.parity.snapshot import Snapshot
+
+    judged = BaselineInUse(Baseline(tmp_path / "none.toml", ()), writing=False)
+    migrations = Migrations(history_plus(tmp_path, (A_TABLE, "pass")), pgdb_app_factory)
+
+    def make(label):
+        return pgdb_make_database(next(LABELS))
+
+    empty = Schema(Snapshot({}), None)  # what flask db upgrade would build: not this head
+    with pytest.raises(pytest.fail.Exception, match="the downgrade of 0007 does not give back"):
+        test_every_migration_goes_down_and_up_again(make, migrations, None, empty, judged)
+    good = Migrations(history_plus(tmp_path / "good", (A_TABLE, NO_TABLE)), pgdb_app_factory)
+    with pytest.raises(pytest.fail.Exception, match="the walk's head is not what flask db"):
+        test_every_migration_goes_down_and_up_again(make, good, None, empty, judged)
+
+
+def test_the_schema_check_fails_when_the_snapshot_misses_what_the_models_define(
+    tmp_path, pgdb_models_database, pgdb_metadata
+):
+    from pytest_flask_pgdb.parity.baseline import Baseline, BaselineInUse
+    from pytest_flask_pgdb.parity.checks import test_migrations_and_models_build_identical_schemas
+    from pytest_flask_pgdb.parity.compare import Schema
+    from pytest_flask_pgdb.parity.snapshot import Snapshot
+
+    judged = BaselineInUse(Baseline(tmp_path / "none.toml", ()), writing=False)
+    blind = Schema(Snapshot({}), None)  # the same (empty) reading on both sides
+    with pytest.raises(AssertionError, match="the snapshot did not read the tables"):
+        test_migrations_and_models_build_identical_schemas(
+            blind, blind, pgdb_models_database, pgdb_metadata, judged
+        )
