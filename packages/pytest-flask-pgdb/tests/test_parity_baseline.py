@@ -135,3 +135,36 @@ def test_a_reason_with_control_characters_survives_a_rewrite(tmp_path):
     path.write_text(path.read_text().replace(NEW_REASON, "ticket\\t12\\u0007"))
     record(path, "schema", ["a", "b"])  # written again: the reason kept, still valid TOML
     assert {e.reason for e in Baseline.load(path).entries} == {"ticket\t12\x07", NEW_REASON}
+
+
+def test_no_check_borrows_anothers_entries_whichever_sorts_first(tmp_path):
+    path = tmp_path / "parity-baseline.toml"
+    record(path, "autogenerate", ["words"])
+    path.write_text(path.read_text().replace(NEW_REASON, "autogenerate's reason"))
+    record(path, "schema", ["words"])
+    reasons = {(e.check, e.reason) for e in Baseline.load(path).entries}
+    assert reasons == {("autogenerate", "autogenerate's reason"), ("schema", NEW_REASON)}
+    only_autogenerate = BaselineInUse(Baseline.load(path), writing=False)
+    path.unlink()
+    record(path, "autogenerate", ["words"])
+    in_use = BaselineInUse(Baseline.load(path), writing=False)
+    assert in_use.failure("schema", "differ", ["words"]) == "differ:\n- words"
+    assert in_use.failure("stairway", "differ", ["words"]) == "differ:\n- words"
+    assert only_autogenerate.failure("schema", "differ", ["words"]) is None
+
+
+def test_every_control_character_in_a_reason_survives(tmp_path):
+    path = tmp_path / "parity-baseline.toml"
+    record(path, "schema", ["a"])
+    odd = "".join(chr(c) for c in range(1, 32)) + "\x7f"
+    escaped = "".join(f"\\u{ord(c):04x}" for c in odd)
+    path.write_text(path.read_text().replace(NEW_REASON, escaped))
+    record(path, "schema", ["a", "b"])
+    assert {e.reason for e in Baseline.load(path).entries} == {odd, NEW_REASON}
+
+
+def test_every_control_character_in_a_difference_survives(tmp_path):
+    path = tmp_path / "parity-baseline.toml"
+    odd = "line one\n" + "".join(chr(c) for c in range(1, 32)) + '\x7f"""end"'
+    record(path, "schema", [odd])
+    assert [e.difference for e in Baseline.load(path).entries] == [odd]

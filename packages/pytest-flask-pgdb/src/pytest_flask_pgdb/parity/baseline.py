@@ -123,15 +123,21 @@ def _table(entry: Accepted) -> str:
 
 
 def _basic(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + "".join(c if c >= " " or c == "\t" else f"\\u{ord(c):04x}" for c in escaped) + '"'
+    return '"' + _controls_escaped(value.replace("\\", "\\\\").replace('"', '\\"'), "\t") + '"'
 
 
 def _multiline(value: str) -> str:
     # TOML multi-line basic string: backslashes escaped, and a quote only where it could
     # close the string (before another quote, or last), so SQL stays readable.
     escaped = re.sub(r'"(?=")|"$', r'\\"', value.replace("\\", "\\\\"))
-    return "".join(c if c >= " " or c in "\t\n" else f"\\u{ord(c):04x}" for c in escaped)
+    return _controls_escaped(escaped, "\t\n")
+
+
+def _controls_escaped(text: str, allowed: str) -> str:
+    """TOML allows no control character raw in a string but those ``allowed``."""
+    return "".join(
+        f"\\u{ord(c):04x}" if (c < " " or c == "\x7f") and c not in allowed else c for c in text
+    )
 
 
 @contextmanager
