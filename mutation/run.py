@@ -399,9 +399,7 @@ def _skip_signature_annotations(session: Path, checkout: Path) -> None:
                 )
 
 
-def _settle_listed_equivalents(
-    session: Path, checkout: Path, equivalent: dict[tuple, str]
-) -> None:
+def _settle_listed_equivalents(session: Path, checkout: Path, equivalent: dict[tuple, str]) -> None:
     """Mutants listed in ``equivalent.toml`` are recorded as made, not run: no test can
     kill them, and each would otherwise run every suite to the end."""
     from cosmic_ray import plugins
