@@ -161,14 +161,16 @@ class BaselineInUse:
     def failure(self, check: str, title: str, found: Sequence[str | Difference]) -> str | None:
         """What a check that found ``found`` fails with (None: it passes). Writing,
         every check passes and ``found`` becomes its accepted differences."""
+        texts = [str(f) for f in found]
         if self.writing:
             try:
-                record(self.baseline.path, check, [str(f) for f in found])
+                record(self.baseline.path, check, texts)
             except OSError as exc:
                 return f"cannot write the parity baseline {self.baseline.path}: {exc}"
             return None
-        verdict = self.baseline.judge(check, [str(f) for f in found])
-        new = [f for f in found if str(f) in set(verdict.new)]
+        verdict = self.baseline.judge(check, texts)
+        unaccepted = set(verdict.new)  # (a set per finding made this quadratic)
+        new = [f for f, text in zip(found, texts, strict=True) if text in unaccepted]
         parts = []
         if new:
             accepted = (
