@@ -234,7 +234,9 @@ def test_a_server_restart_during_setup_is_one_line_with_its_cause(
     for never in ("INTERNALERROR", "Traceback", "user/password", "CREATEDB"):
         assert never not in output, output
     if run.returncode != 0:
-        assert "went away during" in output or "no PostgreSQL server answers" in output, output
+        # Setup's wording, or a test's when the restart landed after setup (2 busy cores).
+        causes = ("went away during", "restarted during", "no PostgreSQL server answers")
+        assert any(cause in output for cause in causes), output
     again = reliability.run_sample("-n", "2", **on_server(restarted_server))
     assert again.returncode == 0, again.output
     assert databases_on(restarted_server.url()) == []
