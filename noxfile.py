@@ -155,7 +155,7 @@ def reliability(session: nox.Session) -> None:
 def mutation(session: nox.Session) -> None:
     """Mutation testing (Cosmic Ray): a table per module and a score; ``-- guard`` picks."""
     install(session, "test", "mutation")
-    session.run("python", "-m", "pytest", "-q", "-p", "no:randomly", "mutation/test_operators.py")
+    session.run("python", "-m", "pytest", "-q", "-p", "no:randomly", "mutation")
     session.run("python", "-m", "mutation.run", *session.posargs)
 
 

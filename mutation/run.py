@@ -4,17 +4,19 @@ Each mutant is one small change to one module (a flipped comparison, ``True`` fo
 ``False``, a number off by one, an exception handler that no longer matches, a loop
 that never runs, a removed decorator — and, from ``mutation/operators.py``, a call or
 assignment deleted, an exception handler emptied, a returned value made ``None``),
-applied alone; the target's suites then run with ``-x``. A mutant the suites fail on
-is *killed*; one they pass on *survived*: a bug the tests would let through, unless
-the change does not alter behaviour (an *equivalent* mutant, listed with its reason in
-``mutation/equivalent.toml``).
+applied alone; the tests of the target's suites that execute the changed lines then run
+with ``-x`` (``mutation/select.py``; one replacement per operator: ``mutation/operators.py``).
+A mutant they fail on is *killed*; one they pass on *survived*: a bug the tests would let
+through, unless the change does not alter behaviour (an *equivalent* mutant, listed with
+its reason in ``mutation/equivalent.toml``).
 
 The tool is Cosmic Ray (https://github.com/sixty-north/cosmic-ray): it mutates the
 module's source file and imports nothing itself, so module-level definitions (the
 models' columns, regexes, constant tables) are mutated like any function body, which
-mutmut 3's per-function trampolines cannot do. Mutants run one at a time, in a copy of
-the checkout (your files are never changed, even if the run is killed), on test
-databases of their own (``…_mutation_<target>_test``), so a parallel ``nox`` is not disturbed.
+mutmut 3's per-function trampolines cannot do. A target's mutants run one at a time, in a copy
+of the checkout of its own (your files are never changed, even if the run is killed), on
+test databases of its own (``…_mutation_<target>_test``), so a parallel ``nox`` — or
+another target, ``--jobs N`` — is not disturbed.
 
 Targets: the app's modules (``config``, ``services``, ``models``) and every module of
 the plugin, each on its own tests first, then the fast suites (never the reliability
@@ -30,9 +32,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import contextlib
 import hashlib
 import os
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -44,9 +48,12 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from cosmic_ray import plugins
 from sqlalchemy.engine import make_url
 from tests.plugin_binding import app_database
 
+from mutation.operators import excluded_operators
+from mutation.select import write_map
 from pytest_flask_pgdb.databases.names import url_for_test_database
 from pytest_flask_pgdb.settings import TEST_DATABASE_URL, read_settings
 
@@ -138,11 +145,7 @@ def _has_code(module: Path) -> bool:
 
 TARGETS |= _plugin_targets()
 
-# Operators whose mutants say nothing about the tests: they insert or swap variable
-# names at random (the same source gives different mutants on every run).
-EXCLUDED_OPERATORS = ("core/VariableReplacer", "core/VariableInserter")
-
-PYTEST = "python -m pytest -x -q -p no:randomly -p no:cacheprovider"
+PYTEST = ("python", "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider")
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,16 @@ def main(argv: list[str] | None = None) -> int:
         help="mutate only the lines that differ from BASE (default main), committed or not: "
         "the targets whose modules a branch changed, and only there",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N targets at once, each in its own copy of the checkout (default 1)",
+    )
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs {args.jobs}: give 1 or more")
     if args.survivors and args.work is None:
         parser.error("--survivors needs --work, the directory of an earlier run")
     unknown = sorted(set(args.targets) - set(TARGETS))
@@ -193,14 +205,24 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="mutation-"))
         )
-        checkout = _copy_checkout(work / "checkout")
-        mutants: list[Mutant] = []
-        for name in names:
-            print(f"== {name}: {', '.join(TARGETS[name].paths)}", flush=True)
+
+        def run(name: str) -> list[Mutant]:
+            # A checkout per target: Cosmic Ray mutates its files in place.
+            checkout = _copy_checkout(work / name / "checkout")
             env = _environment(checkout, f"mutation_{name.replace('/', '_')}")
-            mutants += _run_target(
+            print(f"== {name}: {', '.join(TARGETS[name].paths)}", flush=True)
+            found = _run_target(
                 TARGETS[name], checkout, work / name, env, equivalent, args.survivors, changed
             )
+            print(f"== {name}: done, {_row(name, Counter(m.outcome for m in found))}", flush=True)
+            return found
+
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
+        try:
+            futures = [pool.submit(run, name) for name in names]
+            mutants = [m for future in futures for m in future.result()]
+        finally:  # a target that fails stops the ones not yet started
+            pool.shutdown(cancel_futures=True)
     return _print_report(mutants, equivalent)
 
 
@@ -318,23 +340,48 @@ def _run_target(
         sys.exit(f"no session of this target in {work}: run it without --survivors first")
     if survivors_only and sources.read_text() != _sources_digest(target, checkout):
         sys.exit(f"{', '.join(target.paths)} changed since {work}: run without --survivors")
-    command = f"{PYTEST} {' '.join(target.suites)}"
+    command = [*PYTEST, *target.suites]
     started = time.monotonic()
-    baseline = subprocess.run(command.split(), cwd=checkout, env=env, capture_output=True)
+    # Once without a mutant, under coverage: which test executes which line.
+    coverage = [
+        *("-p", "pytest_cov", "--cov-context=test", "--cov-report="),
+        *(
+            f"--cov={(checkout / path).parent if path.endswith('.py') else checkout / path}"
+            for path in target.paths
+        ),
+    ]
+    baseline = subprocess.run(
+        [*PYTEST, *coverage, *target.suites],
+        cwd=checkout,
+        env={**env, "COVERAGE_FILE": str(work / "coverage")},
+        capture_output=True,
+    )
     if baseline.returncode != 0:
         output = (baseline.stdout + baseline.stderr).decode(errors="replace")
-        sys.exit(f"the suites fail without any mutant ({command}):\n{output[-3000:]}")
+        sys.exit(f"the suites fail without any mutant ({shlex.join(command)}):\n{output[-3000:]}")
     timeout = max(30.0, 4 * (time.monotonic() - started))
+    selection, pristine = work / "selection.json", work / "pristine"
+    modules = _modules(target)
+    write_map(work / "coverage", checkout, modules, list(PYTEST), list(target.suites), selection)
+    for module in modules:
+        (pristine / module).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(checkout / module, pristine / module)
+    # Survivors are run again by every suite: selection must not hide a test that kills.
+    test_command = (
+        command
+        if survivors_only
+        else [sys.executable, "-m", "mutation.select", str(selection), str(pristine)]
+    )
     config.write_text(
         "[cosmic-ray]\n"
         f"module-path = {list(target.paths)!r}\n"
         f"timeout = {timeout:.0f}\n"
         "excluded-modules = []\n"
-        f"test-command = {command!r}\n"
+        f"test-command = {shlex.join(test_command)!r}\n"
         "[cosmic-ray.distributor]\n"
         'name = "local"\n'
         "[cosmic-ray.filters.operators-filter]\n"
-        f"exclude-operators = {list(EXCLUDED_OPERATORS)!r}\n"
+        f"exclude-operators = {excluded_operators(plugins.operator_names())!r}\n"
     )
     cosmic = [sys.executable, "-m", "mutation.cosmic"]  # with our deletion operators
     if survivors_only:

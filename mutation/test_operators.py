@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import pytest
+from cosmic_ray import plugins
 from cosmic_ray.mutating import MutationVisitor
 
-from mutation.operators import OPERATORS
+from mutation.operators import KEPT_REPLACEMENTS, OPERATORS, excluded_operators
 
 
 @pytest.mark.parametrize(
@@ -29,3 +30,20 @@ def test_the_mutants_of_a_real_module_all_compile():
             compile(mutated, "cleanup.py", "exec")
             occurrence += 1
         assert occurrence > 0, operator
+
+
+def test_every_kept_replacement_is_one_cosmic_ray_makes():
+    """A renamed operator in a new Cosmic Ray would otherwise drop out of the run unseen."""
+    names = set(plugins.operator_names())
+    assert names >= KEPT_REPLACEMENTS
+    excluded = set(excluded_operators(names))
+    assert "core/VariableReplacer" in excluded
+    assert "core/ReplaceBinaryOperator_Add_Mul" in excluded
+    assert "core/ReplaceComparisonOperator_Eq_Lt" in excluded
+    for kept in (*KEPT_REPLACEMENTS, "core/NumberReplacer", "core/AddNot"):
+        assert kept not in excluded
+    # Every binary and comparison operator keeps a replacement.
+    for family in ("core/ReplaceBinaryOperator_", "core/ReplaceComparisonOperator_"):
+        every = {n.split("_")[1] for n in names if n.startswith(family)}
+        kept = {n.split("_")[1] for n in KEPT_REPLACEMENTS if n.startswith(family)}
+        assert every == kept, family

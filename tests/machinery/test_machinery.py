@@ -86,7 +86,9 @@ def test_the_sweep_leaves_another_projects_abandoned_databases(
     pgdb_server, pgdb_settings, lifecycle, name_for
 ):
     """One shared server, two projects: each run sweeps only its own project's leftovers."""
-    theirs = lifecycle(name_for("theirs"), project="another_project")
+    # Named per process: the same test in a run beside this one sweeps its own "another".
+    another = f"another_project_{os.getpid()}"
+    theirs = lifecycle(name_for("theirs"), project=another)
     theirs.setup()
     end_session(pgdb_server, theirs.claim_pid)  # their run died
     ours = lifecycle(name_for("ours"))
@@ -101,7 +103,7 @@ def test_the_sweep_leaves_another_projects_abandoned_databases(
             time.sleep(0.05)
         assert existing(pgdb_server, ours.name) == []
         assert existing(pgdb_server, theirs.name) == [theirs.name]
-        assert theirs.name in drop_abandoned(connection, "another_project")
+        assert theirs.name in drop_abandoned(connection, another)
     assert existing(pgdb_server, theirs.name) == []
 
 
