@@ -15,7 +15,7 @@ module's source file and imports nothing itself, so module-level definitions (th
 models' columns, regexes, constant tables) are mutated like any function body, which
 mutmut 3's per-function trampolines cannot do. A target's mutants run one at a time, in a copy
 of the checkout of its own (your files are never changed, even if the run is killed), on
-test databases of its own (``…_mutation_<target>_test``), so a parallel ``nox`` — or
+test databases of its own (``…_mut_<module>_test``), so a parallel ``nox`` — or
 another target, ``--jobs N`` — is not disturbed.
 
 Targets: the app's modules (``config``, ``services``, ``models``) and every module of
@@ -209,11 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         def run(name: str) -> list[Mutant]:
             # A checkout per target: Cosmic Ray mutates its files in place.
             checkout = _copy_checkout(work / name / "checkout")
-            env = _environment(checkout, f"mutation_{name.replace('/', '_')}")
+            env = _environment(checkout, database_label(name))
             print(f"== {name}: {', '.join(TARGETS[name].paths)}", flush=True)
-            found = _run_target(
-                TARGETS[name], checkout, work / name, env, equivalent, args.survivors, changed
-            )
+            try:
+                found = _run_target(
+                    TARGETS[name], checkout, work / name, env, equivalent, args.survivors, changed
+                )
+            except SystemExit as stop:  # said now, not when the targets before it are done
+                print(f"== {name}: stopped: {stop}", flush=True)
+                raise
             print(f"== {name}: done, {_row(name, Counter(m.outcome for m in found))}", flush=True)
             return found
 
@@ -296,10 +300,18 @@ def _copy_checkout(destination: Path) -> Path:
     return destination
 
 
+def database_label(target: str) -> str:
+    """``mut_<module>`` (``mut_lifecycle``): short, since the suites add labels of their own
+    (``…_mut_session_defaults_realistic_delete_test`` must fit in 63 characters)."""
+    *package, module = ["pgdb", *target.split("/")]
+    stem = module.strip("_")
+    return f"mut_{package[-1]}_init" if stem == "init" else f"mut_{stem}"  # __init__.py
+
+
 def _environment(checkout: Path, label: str) -> dict[str, str]:
     """The copy's sources first on the path, no stale bytecode, databases of our own.
 
-    ``label`` names them (``…_mutation_guard_test``): two mutation runs of different
+    ``label`` names them (``…_mut_guard_test``): two mutation runs of different
     targets, or a ``nox`` beside one, never share a database.
     """
     env = dict(os.environ)

@@ -102,3 +102,11 @@ def test_the_guard_must_be_all_killed_and_the_rest_nine_in_ten(capsys):
     assert run._print_report([*nine, *one, *one], {}) == 1  # 9 of 11: under 90 %
     assert run._print_report([run.Mutant(guard, 1, "op", "survived", ""), *nine], {}) == 1
     assert "under 100%" in capsys.readouterr().out
+
+
+def test_each_target_names_databases_of_its_own_that_fit_every_label_of_the_suites():
+    labels = {run.database_label(name) for name in run.TARGETS}
+    assert len(labels) == len(run.TARGETS)
+    # The longest a suite makes: another namespace and the cleanup tests' own label.
+    for label in labels:
+        assert len(f"claude_headspace_n2_{label}_realistic_delete_test") <= 63, label
