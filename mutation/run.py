@@ -181,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         "the targets whose modules a branch changed, and only there",
     )
     parser.add_argument(
+        "--report",
+        action="store_true",
+        help="with --work: print the report of the sessions there (finished or not), run nothing",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=1,
@@ -190,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs {args.jobs}: give 1 or more")
-    if args.survivors and args.work is None:
-        parser.error("--survivors needs --work, the directory of an earlier run")
+    for flag in ("survivors", "report"):
+        if getattr(args, flag) and args.work is None:
+            parser.error(f"--{flag} needs --work, the directory of an earlier run")
     unknown = sorted(set(args.targets) - set(TARGETS))
     if unknown:
         parser.error(f"unknown target(s) {', '.join(unknown)}: choose from {', '.join(TARGETS)}")
@@ -201,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in names if any(p in changed for p in _modules(TARGETS[n]))]
         print(f"changed since {args.changed}: {', '.join(names) or 'no target'}", flush=True)
     equivalent = _load_equivalent()
+    if args.report:
+        sessions = [args.work / name / "session.sqlite" for name in names]
+        found = [session for session in sessions if _has_results(session)]
+        if not found:
+            sys.exit(f"no session with results in {args.work} for {', '.join(names)}")
+        return _print_report([m for s in found for m in _read_session(s, equivalent)], equivalent)
     with contextlib.ExitStack() as stack:
         work = args.work or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="mutation-"))
@@ -510,6 +522,16 @@ def _signature_annotation_spans(source: str) -> list[tuple[tuple[int, int], tupl
                 for a in annotations
             ]
     return spans
+
+
+def _has_results(session: Path) -> bool:
+    if not session.is_file():
+        return False
+    with contextlib.closing(sqlite3.connect(session)) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        return "work_results" in tables and bool(
+            db.execute("SELECT count(*) FROM work_results").fetchone()[0]
+        )
 
 
 def _read_session(session: Path, equivalent: dict[tuple, str]) -> list[Mutant]:
