@@ -66,15 +66,23 @@ def existing(server, pattern):
         ).all()
 
 
-def end_session(server, pid):
+def end_session(server, pid, database=None):
+    """The run of ``pid`` dies; with ``database``, also wait until the connections it
+    closed into it have exited (a busy server shows them for a moment: the sweep then
+    rightly passes the database by, and the next run's sweep drops it)."""
     with admin_connection(server.maintenance_url) as connection:
         assert connection.scalar(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        on = text("SELECT count(*) FROM pg_stat_activity WHERE datname = :name")
+        deadline = time.monotonic() + 10
+        while database and connection.scalar(on, {"name": database}):
+            assert time.monotonic() < deadline, f"sessions stay on {database}"
+            time.sleep(0.02)
 
 
 def test_abandoned_databases_are_dropped_and_live_ones_kept(pgdb_server, lifecycle, name_for):
     crashed = lifecycle(name_for("sweep", "gw7"))
     crashed.setup()
-    end_session(pgdb_server, crashed.claim_pid)  # its run died: the claim is gone
+    end_session(pgdb_server, crashed.claim_pid, crashed.name)  # its run died: claim gone
     live = lifecycle(name_for("sweep", "gw8"))
     live.setup()
     database = lifecycle(name_for("sweep", "gw0"))
