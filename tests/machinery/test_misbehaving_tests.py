@@ -243,3 +243,20 @@ def test_ending_the_other_sessions_of_its_database_is_not_a_server_outage(reset,
     assert any("the cleaner's database session ended" in what for what in outcome.left)
     assert not any("went away" in what for what in outcome.left)
     assert_as_built(built)
+
+
+def test_a_role_created_then_dropped_on_the_server_is_named_each_time(reset, built):
+    """Outside the database: named once, left as is (it may be anyone's), never a rebuild."""
+    role = f"probe_{uuid.uuid4().hex[:12]}"
+    db.session.execute(text(f"CREATE ROLE {role}"))
+    db.session.commit()
+    try:
+        created = only(reset(), f"role {role!r} created on the server")
+        assert "by this test, or one running beside it" in created
+        assert "settings" not in created
+        assert reset().left == []  # taken as the new normal: named once
+    finally:
+        db.session.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        db.session.commit()
+    only(reset(), f"role {role!r} dropped on the server")
+    assert_as_built(built)
