@@ -105,3 +105,15 @@ def test_names_too_long_for_the_workers_say_which_setting_to_shorten():
     assert "(from TEST_DATABASE_URL)" in said, said
     said = message({}, ini={"base_name": long}, workers=12)
     assert "(from the base name)" in said, said
+
+
+def test_a_bad_app_url_says_why_the_tests_read_it():
+    said = message({"DATABASE_URL": "mysql://u@h/shop"}, ini={})
+    assert said.endswith(
+        "(The tests read DATABASE_URL only to be sure they never use the app's database.)"
+    ), said
+
+
+def test_the_run_header_names_the_test_database_without_its_password():
+    s = read_settings({"TEST_DATABASE_URL": "postgresql://u:hunter2@h:5433/x_test"})
+    assert s.describe() == "postgresql://u:***@h:5433/x_test"
