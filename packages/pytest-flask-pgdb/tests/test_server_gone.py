@@ -1,5 +1,8 @@
 """A server that went away, told apart from every other database error (no database)."""
 
+import inspect
+from concurrent.futures import Future
+
 import pytest
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -81,3 +84,22 @@ def test_a_lost_connection_is_reported_in_one_line_at_the_tests_own_line():
 )
 def test_other_failures_keep_their_report(exc):
     assert short_repr_if_server_gone(_raised(exc)) is None
+
+
+def test_the_line_reported_is_the_innermost_own_not_the_library_that_raised():
+    """The innermost frame is the standard library's (a future re-raising): the report
+    names the innermost line of the project's own code that led there, as an editor
+    numbers it — not the test's outer call, not the library's."""
+    future = Future()
+    future.set_exception(error("server closed the connection unexpectedly"))
+    lines = []
+
+    def wait():
+        lines.append(inspect.currentframe().f_lineno + 1)
+        return future.result()
+
+    with pytest.raises(OperationalError) as info:
+        wait()
+    short = short_repr_if_server_gone(info)
+    assert short is not None
+    assert short.startswith(f"{__file__}:{lines[0]}: ")
