@@ -90,11 +90,16 @@ def test_a_session_busy_past_the_lock_timeout_is_ended_and_reported(pgdb_databas
     busy = threading.Thread(target=stay_busy, daemon=True)
     busy.start()
     wait_until_busy(watcher, blocker)
-    cleaner.connection.exec_driver_sql("SET lock_timeout = '200ms'")  # the 2 s, shortened
+    # The 2 s, shortened; then put back as found (not as shipped: a later test checks that
+    # the cleaner set the shipped value itself).
+    found = cleaner.connection.scalar(text("SHOW lock_timeout"))
+    cleaner.connection.exec_driver_sql("SET lock_timeout = '200ms'")
     try:
         report = cleaner.clean()  # blocked past the lock timeout: it ends every other session
     finally:
-        cleaner.connection.exec_driver_sql(f"SET lock_timeout = '{cleanup.LOCK_TIMEOUT}'")
+        cleaner.connection.execute(
+            text("SELECT set_config('lock_timeout', :v, false)"), {"v": found}
+        )
     busy.join(10)
     assert not busy.is_alive()
     assert failures, "the busy session was not ended"
