@@ -5,13 +5,14 @@ process dies mid-test, the next run drops what it left.
 """
 
 import os
+import re
 import threading
 import time
 import uuid
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from claude_headspace.database import db
@@ -85,9 +86,14 @@ def test_abandoned_databases_are_dropped_and_live_ones_kept(pgdb_server, lifecyc
     end_session(pgdb_server, crashed.claim_pid, crashed.name)  # its run died: claim gone
     live = lifecycle(name_for("sweep", "gw8"))
     live.setup()
-    database = lifecycle(name_for("sweep", "gw0"))
-    database.setup()
-    assert existing(pgdb_server, f"%sweep{os.getpid()}%") == sorted([database.name, live.name])
+    made = [live]  # its setup swept
+    # A run beside this one may hold gw7's lock for a moment to look at it
+    # (marked_databases): that sweep passes it by, the next run's setup sweeps it.
+    while crashed.name in existing(pgdb_server, crashed.name) and len(made) < 10:
+        made.append(lifecycle(name_for("sweep", f"gw{len(made) + 10}")))
+        made[-1].setup()
+    expected = sorted(database.name for database in made)
+    assert existing(pgdb_server, f"%sweep{os.getpid()}%") == expected
 
 
 def test_the_sweep_leaves_another_projects_abandoned_databases(
@@ -137,9 +143,43 @@ def test_a_database_with_sessions_is_not_taken_even_when_its_lock_is_free(
     with admin_connection(first.url) as user:
         end_session(pgdb_server, first.claim_pid)
         second = lifecycle(first.name, lock_wait=0.3)
-        with pytest.raises(DatabaseInUseError):
+        with pytest.raises(DatabaseInUseError) as err:
             second.setup(db.metadata)
         assert user.scalar(text("SELECT count(*) FROM projects")) == 0  # still connected
+    # It says which test database to run under instead: another one, on the same server.
+    suggested = make_url(re.search(r"e\.g\. (\S+)\.$", str(err.value)).group(1))
+    assert suggested.database != first.name
+    assert suggested.database.endswith("_test")
+    assert (suggested.host, suggested.port) == (first.url.host, first.url.port)
+
+
+def test_a_run_waiting_for_a_busy_name_lets_go_of_it_between_looks(
+    pgdb_server, lifecycle, name_for
+):
+    """The run still on the database (its claim lost) must be able to take the name back
+    while another waits for it: the waiting run holds its lock only to look."""
+    first = lifecycle(name_for("waited"))
+    first.setup(db.metadata)
+    with admin_connection(first.url):  # on it: the name is busy
+        end_session(pgdb_server, first.claim_pid)
+        second = lifecycle(first.name, lock_wait=3)
+
+        def wait():
+            with pytest.raises(DatabaseInUseError):
+                second.setup()
+
+        waiting = threading.Thread(target=wait)
+        waiting.start()
+        taken = False
+        with admin_connection(pgdb_server.maintenance_url) as other:
+            deadline = time.monotonic() + 2
+            while not taken and time.monotonic() < deadline:
+                time.sleep(0.05)
+                taken = waiting.is_alive() and try_lock(other, first.name)
+            if taken:
+                unlock(other, first.name)
+        waiting.join(10)
+    assert taken, "the waiting run held the name's lock all along"
 
 
 def test_teardown_drops_even_with_connections_open(pgdb_server, lifecycle, name_for):
@@ -424,3 +464,19 @@ def test_the_connection_budget_counts_what_other_runs_hold_and_names_where(
         for connection in held:
             connection.close()
         engine.dispose()
+
+
+def test_a_database_a_test_made_a_template_is_swept_all_the_same(pgdb_server, lifecycle, name_for):
+    """DROP refuses a template (ALTER DATABASE … IS_TEMPLATE true, done by a test); the
+    sweep undoes that first. Its connection's lock wait is then off again, as the claim
+    session needs (a bounded wait is only for the DROP)."""
+    project = f"template_{os.getpid()}"  # swept here only, not by a run beside this one
+    crashed = lifecycle(name_for("template", "gw7"), project=project)
+    crashed.setup()
+    with admin_connection(pgdb_server.maintenance_url) as connection:
+        connection.execute(text(f'ALTER DATABASE "{crashed.name}" IS_TEMPLATE true'))
+    end_session(pgdb_server, crashed.claim_pid, crashed.name)
+    with admin_connection(pgdb_server.maintenance_url) as connection:
+        assert crashed.name in drop_abandoned(connection, project)
+        assert connection.scalar(text("SHOW lock_timeout")) == "0"
+    assert existing(pgdb_server, crashed.name) == []
