@@ -6,7 +6,9 @@ import dataclasses
 import execnet
 import pytest
 
-from pytest_flask_pgdb import SettingsError
+from sqlalchemy.engine import make_url
+
+from pytest_flask_pgdb import AppDatabase, SettingsError
 from pytest_flask_pgdb.settings import read_settings
 
 pytest_plugins = ["pytester"]
@@ -29,6 +31,17 @@ def test_settings_once_read_cannot_be_changed():
     s = read_settings({}, **BASE)
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.cleanup = "truncate"
+    app = AppDatabase(url=make_url("postgresql://u@h/shop"), source="DATABASE_URL")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        app.source = "elsewhere"
+
+
+@pytest.mark.parametrize("wait", ["-0.5", "-1", "3600.5", "nan", "inf"])
+def test_a_lock_wait_outside_0_to_an_hour_is_refused(wait):
+    assert "TEST_DATABASE_LOCK_WAIT must be a number of seconds from 0 to 3600" in message(
+        {"TEST_DATABASE_LOCK_WAIT": wait}
+    )
+    assert read_settings({"TEST_DATABASE_LOCK_WAIT": "0"}, **BASE).lock_wait == 0
 
 
 def test_what_xdist_workers_get_crosses_execnet_as_plain_data():
@@ -61,6 +74,7 @@ def garbage(length):
         (40, {}, {"ini": {"base_name": "shop", "project": "!" + garbage(39)}}),
         (80, {"TEST_DATABASE_PG_BINDIR": garbage(80)}, {}),
         (60, {}, {"ini": {"base_name": garbage(60)}}),
+        (40, {}, {"ini": {"base_name": "shop", "app_url_env": "!" + garbage(39)}}),
     ],
     ids=[
         "server",
@@ -71,6 +85,7 @@ def garbage(length):
         "project",
         "bindir",
         "base-name",
+        "app-url-env",
     ],
 )
 def test_a_bad_value_is_quoted_up_to_its_limit(length, env, options):
