@@ -232,6 +232,9 @@ def test_a_marked_database_is_abandoned_only_if_nobody_holds_it_nor_is_on_it(
             abandoned = {
                 name: flag for name, _, flag in marked_databases(connection, "abandon_probe")
             }
+            # Looking took each lock for a moment only: a sweep beside it can take them.
+            with admin_connection(pgdb_server.maintenance_url) as sweeper:
+                assert try_lock(sweeper, crashed.name)
     assert abandoned[crashed.name] is True
     assert abandoned[live.name] is False
     assert abandoned[in_use.name] is False
