@@ -446,6 +446,12 @@ def test_the_connection_budget_counts_what_other_runs_hold_and_names_where(
     other_run.setup()
     engine = create_engine(other_run.url, poolclass=NullPool)
     held = [engine.connect() for _ in range(16)]  # another run's workers, busy
+    # and five more databases with a session each: more than the message lists
+    others = [lifecycle(name_for(f"budget{n}")) for n in range(5)]
+    for other in others:
+        other.setup()
+    engines = [create_engine(other.url, poolclass=NullPool) for other in others]
+    held += [other_engine.connect() for other_engine in engines]
     try:
         with admin_connection(pgdb_server.maintenance_url) as connection:
             limit = connection.scalar(_CONNECTION_LIMIT)
@@ -462,11 +468,13 @@ def test_the_connection_budget_counts_what_other_runs_hold_and_names_where(
         message = str(refused.value)
         assert f"max_connections allows {limit} for this user" in message
         assert f"{other_run.name}: 16" in message  # (its own claim is on postgres)
+        assert ", …; other test runs are named by their databases" in message
         assert not existing(pgdb_server, late.name)
     finally:
         for connection in held:
             connection.close()
-        engine.dispose()
+        for each in (engine, *engines):
+            each.dispose()
 
 
 def test_a_database_a_test_made_a_template_is_swept_all_the_same(pgdb_server, lifecycle, name_for):
