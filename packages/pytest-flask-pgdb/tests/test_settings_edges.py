@@ -5,7 +5,6 @@ import dataclasses
 
 import execnet
 import pytest
-
 from sqlalchemy.engine import make_url
 
 from pytest_flask_pgdb import AppDatabase, SettingsError
