@@ -48,11 +48,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from cosmic_ray import plugins
 from sqlalchemy.engine import make_url
 from tests.plugin_binding import app_database
 
-from mutation.operators import excluded_operators
 from mutation.select import write_map
 from pytest_flask_pgdb.databases.names import url_for_test_database
 from pytest_flask_pgdb.settings import TEST_DATABASE_URL, read_settings
@@ -364,6 +362,10 @@ def _run_target(
         sys.exit(f"no session of this target in {work}: run it without --survivors first")
     if survivors_only and sources.read_text() != _sources_digest(target, checkout):
         sys.exit(f"{', '.join(target.paths)} changed since {work}: run without --survivors")
+    from cosmic_ray import plugins  # the mutation session's; the unit tests import this module
+
+    from mutation.operators import excluded_operators
+
     command = [*PYTEST, *target.suites]
     started = time.monotonic()
     # Once without a mutant, under coverage: which test executes which line.

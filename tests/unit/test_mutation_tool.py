@@ -110,23 +110,3 @@ def test_each_target_names_databases_of_its_own_that_fit_every_label_of_the_suit
     # The longest a suite makes: another namespace and the cleanup tests' own label.
     for label in labels:
         assert len(f"claude_headspace_n2_{label}_realistic_delete_test") <= 63, label
-
-
-def test_a_report_reads_the_sessions_of_an_unfinished_run(tmp_path, capsys):
-    from cosmic_ray.work_db import WorkDB, use_db
-    from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem, WorkResult
-
-    (tmp_path / "config").mkdir()
-    with use_db(str(tmp_path / "config" / "session.sqlite"), mode=WorkDB.Mode.create) as db:
-        for job, outcome in (("a", TestOutcome.KILLED), ("b", TestOutcome.SURVIVED), ("c", None)):
-            spec = MutationSpec("m.py", "core/AddNot", 0, (3, 0), (3, 5))
-            db.add_work_item(WorkItem(job_id=job, mutations=[spec]))
-            if outcome is not None:  # "c" never ran: the run was stopped
-                result = WorkResult(WorkerOutcome.NORMAL, test_outcome=outcome, diff="+ x")
-                db.set_result(job, result)
-    assert run.main(["--work", str(tmp_path), "--report", "config", "guard"]) == 1
-    out = capsys.readouterr().out
-    assert "SURVIVED m.py:3 core/AddNot" in out
-    assert out.rstrip().endswith("mutation_score=0.500 killed=1 survived=1 equivalent=0")
-    with pytest.raises(SystemExit, match="no session with results"):
-        run.main(["--work", str(tmp_path), "--report", "guard"])
