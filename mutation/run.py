@@ -362,10 +362,6 @@ def _run_target(
         sys.exit(f"no session of this target in {work}: run it without --survivors first")
     if survivors_only and sources.read_text() != _sources_digest(target, checkout):
         sys.exit(f"{', '.join(target.paths)} changed since {work}: run without --survivors")
-    from cosmic_ray import plugins  # the mutation session's; the unit tests import this module
-
-    from mutation.operators import excluded_operators
-
     command = [*PYTEST, *target.suites]
     started = time.monotonic()
     # Once without a mutant, under coverage: which test executes which line.
@@ -386,6 +382,10 @@ def _run_target(
         output = (baseline.stdout + baseline.stderr).decode(errors="replace")
         sys.exit(f"the suites fail without any mutant ({shlex.join(command)}):\n{output[-3000:]}")
     timeout = max(30.0, 4 * (time.monotonic() - started))
+    from cosmic_ray import plugins  # the mutation session's; the unit tests import this module
+
+    from mutation.operators import excluded_operators
+
     selection, pristine = work / "selection.json", work / "pristine"
     modules = _modules(target)
     write_map(work / "coverage", checkout, modules, list(PYTEST), list(target.suites), selection)
