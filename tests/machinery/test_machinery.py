@@ -229,12 +229,12 @@ def test_a_marked_database_is_abandoned_only_if_nobody_holds_it_nor_is_on_it(
     with admin_connection(in_use.url):  # its run lost the claim but still uses it
         end_session(pgdb_server, in_use.claim_pid)
         with admin_connection(pgdb_server.maintenance_url) as connection:
-            abandoned = {
-                name: flag for name, _, flag in marked_databases(connection, "abandon_probe")
-            }
+            listing = marked_databases(connection, "abandon_probe")
+            abandoned = {name: flag for name, _, flag in listing}
             # Looking took each lock for a moment only: a sweep beside it can take them.
             with admin_connection(pgdb_server.maintenance_url) as sweeper:
                 assert try_lock(sweeper, crashed.name)
+    assert {mark.project for _, mark, _ in listing} == {"abandon_probe"}  # that project's only
     assert abandoned[crashed.name] is True
     assert abandoned[live.name] is False
     assert abandoned[in_use.name] is False
