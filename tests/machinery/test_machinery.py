@@ -27,7 +27,12 @@ from pytest_flask_pgdb.databases.lifecycle import (
 )
 from pytest_flask_pgdb.databases.names import url_for_test_database
 from pytest_flask_pgdb.databases.server import CONNECTIONS_PER_WORKER
-from pytest_flask_pgdb.errors import DatabaseInUseError, TestDatabaseError, UnsafeDatabaseError
+from pytest_flask_pgdb.errors import (
+    DatabaseInUseError,
+    TestDatabaseError,
+    UnownedDatabaseError,
+    UnsafeDatabaseError,
+)
 from pytest_flask_pgdb.reset.cleanup import DatabaseCleaner, leftovers
 from pytest_flask_pgdb.settings import CLEANUP_STRATEGIES
 from tests.integration.factories import ObjectiveHistoryFactory, ProjectFactory, TurnFactory
@@ -491,3 +496,28 @@ def test_a_database_a_test_made_a_template_is_swept_all_the_same(pgdb_server, li
         assert crashed.name in drop_abandoned(connection, project)
         assert connection.scalar(text("SHOW lock_timeout")) == "0"
     assert existing(pgdb_server, crashed.name) == []
+
+
+def test_a_refused_setup_lets_go_of_the_name_at_once(pgdb_server, lifecycle, name_for):
+    """A database under our name that the tests did not make is refused, and the run lets
+    go of the name right away (not when its process ends): the owner can use it."""
+    name = name_for("unowned")
+    with admin_connection(pgdb_server.maintenance_url) as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        database = lifecycle(name)
+        with pytest.raises(UnownedDatabaseError, match="was not created by the tests"):
+            database.setup(db.metadata)
+        with admin_connection(pgdb_server.maintenance_url) as other:
+            assert try_lock(other, name)
+            unlock(other, name)
+        assert database.claim_pid is None or not existing_session(pgdb_server, database.claim_pid)
+    finally:
+        with admin_connection(pgdb_server.maintenance_url) as connection:
+            connection.execute(text(f'DROP DATABASE "{name}"'))
+
+
+def existing_session(server, pid):
+    with admin_connection(server.maintenance_url) as connection:
+        query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+        return connection.scalar(query, {"pid": pid}) > 0
