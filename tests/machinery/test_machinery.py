@@ -12,7 +12,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from claude_headspace.database import db
@@ -521,3 +521,17 @@ def existing_session(server, pid):
     with admin_connection(server.maintenance_url) as connection:
         query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
         return connection.scalar(query, {"pid": pid}) > 0
+
+
+def test_metadata_the_server_refuses_is_named_as_the_cause(lifecycle, name_for):
+    """create_all failing on the server is the metadata's fault: said so, in one line."""
+    metadata = MetaData()
+    Table("broken", metadata, Column("x", Integer, server_default=text("no_such_function()")))
+    database = lifecycle(name_for("broken"))
+    with pytest.raises(TestDatabaseError) as err:
+        database.setup(metadata)
+    message = str(err.value)
+    assert "could not build the schema of test database" in message
+    assert "from the pgdb_metadata fixture" in message
+    assert "no_such_function" in message
+    assert "\n" not in message
