@@ -355,3 +355,11 @@ def test_a_cycle_of_not_null_deferrable_keys_is_emptied_by_delete(pgdb_make_data
         assert connection.scalar(text("SELECT count(*) FROM hens JOIN eggs USING (id)")) == 1
         assert cleaner.clean().schema_changes == []
         assert leftovers(connection, metadata) == {}
+
+
+def test_reconnecting_closes_the_connection_it_leaves(pgdb_database, cleaner):
+    old = cleaner.connection
+    cleaner.reconnect()
+    assert old.closed
+    assert not cleaner.connection.closed
+    assert cleaner.clean().leaked == []

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from pytest_flask_pgdb.reset import cleanup
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,3 +36,10 @@ def test_the_adoption_examples_glue_is_at_most_40_lines_as_the_guide_counts():
     glue = block.splitlines()[1:]  # the lines after the marker's own line
     assert 10 < len(glue) <= 40
     assert f"**{len(glue)} lines**" in (ROOT / "docs" / "adopting.md").read_text()
+
+
+def test_the_vacuum_interval_the_guide_gives_is_the_shipped_one():
+    guide = (ROOT / "docs" / "testing.md").read_text()
+    said = re.search(r"the cleaner vacuums the tables\s+every (\d+) tests", guide)
+    assert said is not None
+    assert int(said.group(1)) == cleanup.VACUUM_EVERY
