@@ -34,6 +34,7 @@ import argparse
 import ast
 import concurrent.futures
 import contextlib
+import fcntl
 import hashlib
 import os
 import shlex
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         def run(name: str) -> list[Mutant]:
+            _lock_target_directory(stack, work / name)
             # A checkout per target: Cosmic Ray mutates its files in place.
             checkout = _copy_checkout(work / name / "checkout")
             env = _environment(checkout, database_label(name))
@@ -308,6 +310,17 @@ def _copy_checkout(destination: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     return destination
+
+
+def _lock_target_directory(stack: contextlib.ExitStack, directory: Path) -> None:
+    """One run at a time in a target's directory: two would overwrite each other's
+    checkout and session ("attempt to write a readonly database")."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handle = stack.enter_context((directory / ".lock").open("w"))
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another mutation run is using {directory}: give this one another --work")
 
 
 def database_label(target: str) -> str:

@@ -1,5 +1,7 @@
 """The mutation session's own rules: what it does not run, what it will not count."""
 
+import contextlib
+import fcntl
 import os
 import sys
 from pathlib import Path
@@ -110,3 +112,14 @@ def test_each_target_names_databases_of_its_own_that_fit_every_label_of_the_suit
     # The longest a suite makes: another namespace and the cleanup tests' own label.
     for label in labels:
         assert len(f"claude_headspace_n2_{label}_realistic_delete_test") <= 63, label
+
+
+def test_two_runs_in_one_work_directory_are_refused(tmp_path):
+    """The second is told at once; it would overwrite the first one's checkout and session."""
+    (tmp_path / "guard").mkdir()
+    with (tmp_path / "guard" / ".lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with contextlib.ExitStack() as stack, pytest.raises(SystemExit, match="another mutation"):
+            run._lock_target_directory(stack, tmp_path / "guard")
+    with contextlib.ExitStack() as stack:
+        run._lock_target_directory(stack, tmp_path / "guard")  # free again: taken
