@@ -5,11 +5,12 @@ id as the context (pytest-cov's ``--cov-context=test``); ``write_map`` keeps, fo
 line of the target's modules, the tests that executed it. Cosmic Ray then runs
 ``python -m mutation.select SELECTION PRISTINE`` as each mutant's test command:
 it finds the lines the mutant changed (the module against its pristine copy) and runs
-those lines' tests, in the suites' order. A line no test executed in that process (a
-module-level definition, run at import; code only a subprocess runs) gets every suite,
-as without selection. Selection is sound for a test that does not execute a changed
-line: it cannot see the change (tests here do not depend on their order: pytest-randomly
-shuffles them every day). PIT and mutmut select the same way.
+those lines' tests, in the suites' order. A line that ran anywhere but in test bodies
+gets every suite, as without selection: in a fixture (a session fixture runs in the
+first test's setup, and every later test depends on it), at import (a module-level
+definition), or only in a subprocess. Selection is sound for a test that does not
+execute a changed line: it cannot see the change (tests here do not depend on their
+order: pytest-randomly shuffles them every day). PIT and mutmut select the same way.
 """
 
 from __future__ import annotations
@@ -46,10 +47,7 @@ def write_map(
         by_line = data.contexts_by_lineno(name) if name else {}
         # Coverage records a statement at its first line; a mutant may change any of them.
         starts = statement_starts((checkout / module).read_text())
-        lines[module] = {
-            line: sorted({_node_id(c) for c in by_line.get(start, ()) if _node_id(c)})
-            for line, start in starts.items()
-        }
+        lines[module] = {line: _selected(by_line.get(start, ())) for line, start in starts.items()}
     out.write_text(json.dumps({"command": command, "suites": suites, "lines": lines}))
 
 
@@ -64,6 +62,17 @@ def statement_starts(source: str) -> dict[int, int]:
         for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
             starts[line] = node.lineno
     return starts
+
+
+def _selected(contexts: Iterable[str]) -> list[str]:
+    """The tests to run for a line executed in these contexts; none (every suite) for a
+    line that ran outside a test's body: in a fixture's setup or teardown (a session
+    fixture runs in the first test's setup, yet every later test depends on what it did),
+    or at import."""
+    contexts = list(contexts)
+    if not contexts or not all(context.endswith("|run") for context in contexts):
+        return []
+    return sorted({_node_id(context) for context in contexts})
 
 
 def _node_id(context: str) -> str:

@@ -28,6 +28,10 @@ def clip(value):
             0,
         )
     return value
+
+
+def double(a):
+    return 2 * a
 """
 
 
@@ -63,8 +67,10 @@ def covered(tmp_path, monkeypatch):
     calc.add(1, 2)
     coverage.switch_context("tests/test_calc.py::test_clip[big]|run")
     calc.clip(9)
-    coverage.switch_context("tests/test_other.py::test_clip_small|setup")
+    coverage.switch_context("tests/test_other.py::test_clip_small|run")
     calc.clip(1)
+    coverage.switch_context("tests/test_other.py::test_clip_small|setup")  # a fixture
+    calc.double(1)
     coverage.stop()
     coverage.save()
     out = tmp_path / "selection.json"
@@ -86,7 +92,7 @@ def test_a_mutant_runs_the_tests_that_executed_its_line(covered):
     mutate(root, "if value > LIMIT", "if value >= LIMIT")
     assert select.tests_for(lines, pristine, root) == [
         "tests/test_calc.py::test_clip[big]",
-        "tests/test_other.py::test_clip_small",  # a fixture's phase counts too
+        "tests/test_other.py::test_clip_small",
     ]
 
 
@@ -96,9 +102,12 @@ def test_a_continuation_line_runs_its_statements_tests(covered):
     assert select.tests_for(lines, pristine, root) == ["tests/test_calc.py::test_clip[big]"]
 
 
-def test_a_line_no_test_executed_runs_every_suite(covered):
+def test_a_line_no_test_body_executed_runs_every_suite(covered):
     root, lines, pristine = covered
     mutate(root, "LIMIT = 3", "LIMIT = 4")  # module level: run at import, in no test
+    assert select.tests_for(lines, pristine, root) is None
+    # Run in a fixture's setup: a session fixture's effect reaches tests that never ran it.
+    mutate(root, "return 2 * a", "return 3 * a")
     assert select.tests_for(lines, pristine, root) is None
     (root / MODULE).write_text(SOURCE)
     assert select.tests_for(lines, pristine, root) is None  # no change found: all, too
