@@ -211,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         found = [session for session in sessions if _has_results(session)]
         if not found:
             sys.exit(f"no session with results in {args.work} for {', '.join(names)}")
-        return _print_report([m for s in found for m in _read_session(s, equivalent)], equivalent)
+        status = _print_report([m for s in found for m in _read_session(s, equivalent)], equivalent)
+        pending = sum(_pending(session) for session in found)
+        if pending:  # a stopped run: its score is not the module's yet
+            print(f"not run yet: {pending} mutants (the run was stopped; --survivors resumes it)")
+        return status or (1 if pending else 0)
     with contextlib.ExitStack() as stack:
         work = args.work or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="mutation-"))
@@ -543,6 +547,13 @@ def _has_results(session: Path) -> bool:
         return "work_results" in tables and bool(
             db.execute("SELECT count(*) FROM work_results").fetchone()[0]
         )
+
+
+def _pending(session: Path) -> int:
+    from cosmic_ray.work_db import WorkDB, use_db
+
+    with use_db(str(session), mode=WorkDB.Mode.open) as db:
+        return sum(1 for _ in db.pending_work_items)
 
 
 def _read_session(session: Path, equivalent: dict[tuple, str]) -> list[Mutant]:
