@@ -224,9 +224,11 @@ def test_teardown_after_a_lost_claim_closes_the_connection_that_held_it(
 def test_a_marked_database_is_abandoned_only_if_nobody_holds_it_nor_is_on_it(
     pgdb_server, lifecycle, name_for
 ):
-    # Of a project of their own: no other worker's sweep drops the crashed one meanwhile.
+    # Of a project of their own (per process: the same test in a run beside this one sets
+    # up its own): no other sweep drops the crashed one meanwhile.
+    project = f"abandon_probe_{os.getpid()}"
     crashed, live, in_use = (
-        lifecycle(name_for(label), project="abandon_probe") for label in ("gone", "live", "used")
+        lifecycle(name_for(label), project=project) for label in ("gone", "live", "used")
     )
     for database in (crashed, live, in_use):
         database.setup()
@@ -234,12 +236,12 @@ def test_a_marked_database_is_abandoned_only_if_nobody_holds_it_nor_is_on_it(
     with admin_connection(in_use.url):  # its run lost the claim but still uses it
         end_session(pgdb_server, in_use.claim_pid)
         with admin_connection(pgdb_server.maintenance_url) as connection:
-            listing = marked_databases(connection, "abandon_probe")
+            listing = marked_databases(connection, project)
             abandoned = {name: flag for name, _, flag in listing}
             # Looking took each lock for a moment only: a sweep beside it can take them.
             with admin_connection(pgdb_server.maintenance_url) as sweeper:
                 assert try_lock(sweeper, crashed.name)
-    assert {mark.project for _, mark, _ in listing} == {"abandon_probe"}  # that project's only
+    assert {mark.project for _, mark, _ in listing} == {project}  # that project's only
     assert abandoned[crashed.name] is True
     assert abandoned[live.name] is False
     assert abandoned[in_use.name] is False
