@@ -360,6 +360,9 @@ def test_a_cycle_of_not_null_deferrable_keys_is_emptied_by_delete(pgdb_make_data
 def test_reconnecting_closes_the_connection_it_leaves(pgdb_database, cleaner):
     old = cleaner.connection
     cleaner.reconnect()
-    assert old.closed
-    assert not cleaner.connection.closed
-    assert cleaner.clean().leaked == []
+    try:
+        assert old.closed
+        assert not cleaner.connection.closed
+        assert cleaner.clean().leaked == []
+    finally:
+        cleaner.connection.close()  # the new one is the test's to close
