@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-PHASES = ("|setup", "|run", "|teardown")
+RUN = "|run"  # pytest-cov's context of a test's body (beside |setup and |teardown)
 
 
 def write_map(
@@ -70,16 +70,9 @@ def _selected(contexts: Iterable[str]) -> list[str]:
     fixture runs in the first test's setup, yet every later test depends on what it did),
     or at import."""
     contexts = list(contexts)
-    if not contexts or not all(context.endswith("|run") for context in contexts):
+    if not contexts or not all(context.endswith(RUN) for context in contexts):
         return []
-    return sorted({_node_id(context) for context in contexts})
-
-
-def _node_id(context: str) -> str:
-    for phase in PHASES:
-        if context.endswith(phase):
-            return context.removesuffix(phase)
-    return context  # "" is the context of what ran outside any test (imports)
+    return sorted({context.removesuffix(RUN) for context in contexts})
 
 
 def changed_lines(pristine: str, mutated: str) -> set[int]:
